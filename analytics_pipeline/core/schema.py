@@ -1,0 +1,349 @@
+"""The log contract: validation and normalization of raw log documents.
+
+Every input from outside (MongoDB documents, JSONL/Parquet files, inference requests) passes
+through :func:`validate_records` or :func:`validate_columns`. Good documents come out as a
+canonical DataFrame (:data:`LOG_COLUMNS`); bad ones are set aside with one reason each, counted
+per reason, and never take a good one down with them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL")
+
+# Spellings seen in syslog, log4j, Python logging, journald and the Loghub sets (BGL, HDFS).
+LEVEL_ALIASES: dict[str, str] = {
+    "TRACE": "DEBUG", "DBG": "DEBUG", "FINE": "DEBUG", "FINER": "DEBUG", "FINEST": "DEBUG",
+    "INFORMATION": "INFO", "INFORMATIONAL": "INFO", "NOTICE": "INFO", "I": "INFO",
+    "WARNING": "WARN", "W": "WARN",
+    "ERR": "ERROR", "SEVERE": "ERROR", "FAILURE": "ERROR", "E": "ERROR",
+    "FATAL": "CRITICAL", "CRIT": "CRITICAL", "ALERT": "CRITICAL", "EMERG": "CRITICAL",
+    "EMERGENCY": "CRITICAL", "PANIC": "CRITICAL",
+}
+
+MAX_MESSAGE_BYTES = 64 * 1024
+
+# Canonical columns of a validated log frame, in order. ``label``/``incident_*`` are optional
+# ground truth (synthetic and labelled sets); they are never used as features.
+LOG_COLUMNS: tuple[str, ...] = (
+    "log_id", "timestamp", "level", "service", "message",
+    "response_time", "status_code", "label", "incident_id", "incident_type",
+)
+
+# Reasons a document is set aside; stable strings, used as metric and metadata keys.
+REASONS: tuple[str, ...] = (
+    "not_a_document", "missing_timestamp", "bad_timestamp", "missing_level", "bad_level_type",
+    "unknown_level", "missing_service", "bad_service_type", "missing_message",
+    "bad_message_type", "message_too_large", "bad_response_time", "nonfinite_number",
+    "negative_response_time", "bad_status_code", "bad_label",
+)
+
+
+@dataclass
+class ValidationResult:
+    """Good rows as a canonical frame, plus the rejected rows' positions and reasons."""
+
+    logs: pd.DataFrame
+    rejected_positions: list[int] = field(default_factory=list)
+    rejected_reasons: list[str] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def bad_counts(self) -> dict[str, int]:
+        """Rejections per reason (only reasons that occurred)."""
+        return pd.Series(self.rejected_reasons, dtype=object).value_counts().to_dict()
+
+    @property
+    def n_bad(self) -> int:
+        return len(self.rejected_reasons)
+
+    @property
+    def bad_ratio(self) -> float:
+        return self.n_bad / self.total if self.total else 0.0
+
+    def merge(self, other: "ValidationResult") -> "ValidationResult":
+        """Concatenate two results (positions of ``other`` are shifted past ``self``)."""
+        logs = pd.concat([self.logs, other.logs], ignore_index=True) if len(other.logs) else self.logs
+        return ValidationResult(
+            logs=logs,
+            rejected_positions=self.rejected_positions + [p + self.total for p in other.rejected_positions],
+            rejected_reasons=self.rejected_reasons + other.rejected_reasons,
+            total=self.total + other.total,
+        )
+
+
+def empty_logs() -> pd.DataFrame:
+    """A canonical, zero-row log frame with the right dtypes."""
+    return pd.DataFrame({
+        "log_id": pd.Series([], dtype=object),
+        "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+        "level": pd.Series([], dtype=object),
+        "service": pd.Series([], dtype=object),
+        "message": pd.Series([], dtype=object),
+        "response_time": pd.Series([], dtype="float64"),
+        "status_code": pd.Series([], dtype="float64"),
+        "label": pd.Series([], dtype="float64"),
+        "incident_id": pd.Series([], dtype=object),
+        "incident_type": pd.Series([], dtype=object),
+    })
+
+
+def normalize_level(value: str) -> str | None:
+    """Map a level spelling to one of :data:`LEVELS`, or None when it is not a known level."""
+    key = value.strip().upper()
+    if key in LEVELS:
+        return key
+    return LEVEL_ALIASES.get(key)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _epoch_to_timestamp(v: float) -> pd.Timestamp | None:
+    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
+    if not math.isfinite(v):
+        return None
+    a = abs(v)
+    unit = "s" if a < 1e11 else "ms" if a < 1e14 else "us" if a < 1e17 else "ns"
+    try:
+        return pd.Timestamp(v, unit=unit, tz="UTC")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        return None
+
+
+def parse_timestamp(v: Any) -> pd.Timestamp | None | str:
+    """One timestamp to a UTC Timestamp; ``"missing"`` when absent, None when unparseable.
+
+    Naive datetimes and strings without an offset are taken as UTC (BSON dates are UTC).
+    """
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
+        return "missing"
+    if isinstance(v, (datetime, pd.Timestamp, np.datetime64)):
+        ts = pd.Timestamp(v)
+        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if isinstance(v, date):
+        return pd.Timestamp(v, tz="UTC")
+    if _is_number(v):
+        return _epoch_to_timestamp(float(v))
+    if isinstance(v, str):
+        s = v.strip()
+        if not s:
+            return "missing"
+        try:
+            return _epoch_to_timestamp(float(s)) if s.replace(".", "", 1).isdigit() else _parse_str(s)
+        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            return None
+    return None
+
+
+def _parse_str(s: str) -> pd.Timestamp:
+    ts = pd.Timestamp(s)
+    if pd.isna(ts):
+        raise ValueError(s)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _timestamps(values: Sequence[Any]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Vectorized fast path for the common shapes, element-wise fallback for the rest.
+
+    Returns the parsed UTC series plus masks for missing and unparseable values.
+    """
+    n = len(values)
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+        missing = out.isna().to_numpy()
+        return out.reset_index(drop=True), missing, np.zeros(n, dtype=bool)
+    out = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+    missing = np.zeros(n, dtype=bool)
+    bad = np.zeros(n, dtype=bool)
+    arr = s.to_numpy(dtype=object)
+    is_str = np.fromiter((isinstance(v, str) for v in arr), dtype=bool, count=n)
+    if is_str.any():
+        # ISO 8601 strings of one shape parse in one vectorized call.
+        parsed = pd.to_datetime(pd.Series(arr[is_str]), utc=True, errors="coerce", format="ISO8601")
+        out.iloc[np.flatnonzero(is_str)] = parsed.to_numpy()
+    todo = np.flatnonzero(~is_str | out.isna().to_numpy())
+    for i in todo:
+        r = parse_timestamp(arr[i])
+        if isinstance(r, str):
+            missing[i] = True
+        elif r is None:
+            bad[i] = True
+        else:
+            out.iat[i] = r
+    return out, missing, bad
+
+
+class _Rejector:
+    """Collects the first reason per row; later checks skip rows already rejected."""
+
+    def __init__(self, n: int) -> None:
+        self.reason = np.full(n, None, dtype=object)
+
+    def reject(self, mask: np.ndarray, reason: str) -> None:
+        mask = mask & (self.reason == None)  # noqa: E711 (element-wise comparison)
+        self.reason[mask] = reason
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.reason == None  # noqa: E711
+
+
+def _type_mask(arr: np.ndarray, kind: type | tuple[type, ...]) -> np.ndarray:
+    return np.fromiter((isinstance(v, kind) for v in arr), dtype=bool, count=len(arr))
+
+
+def _missing_mask(arr: np.ndarray) -> np.ndarray:
+    return np.fromiter((v is None or v is pd.NA for v in arr), dtype=bool, count=len(arr))
+
+
+def _numbers(arr: np.ndarray, rej: _Rejector, bad_reason: str) -> np.ndarray:
+    """Optional numeric column: None stays missing (NaN out); NaN/inf and non-numbers are rejected."""
+    n = len(arr)
+    if arr.dtype.kind in "fiu":
+        vals = arr.astype("float64")
+        rej.reject(np.isinf(vals), "nonfinite_number")
+        return vals
+    missing = _missing_mask(arr)
+    numeric = _type_mask(arr, (int, float, np.integer, np.floating)) & ~_type_mask(arr, (bool, np.bool_))
+    rej.reject(~missing & ~numeric, bad_reason)
+    vals = np.full(n, np.nan)
+    idx = np.flatnonzero(numeric)
+    vals[idx] = np.array([float(arr[i]) for i in idx], dtype="float64")
+    rej.reject(numeric & ~np.isfinite(vals), "nonfinite_number")
+    return vals
+
+
+def validate_columns(columns: Mapping[str, Sequence[Any]], n: int,
+                     nan_means_missing: frozenset[str] = frozenset()) -> ValidationResult:
+    """Validate column-wise raw values (object arrays where None means "absent").
+
+    ``nan_means_missing`` names numeric columns whose NaN is an absent value rather than a bad
+    one (a pandas frame built from dicts cannot tell the two apart).
+    """
+    rej = _Rejector(n)
+
+    def col(name: str) -> np.ndarray:
+        if name not in columns:
+            return np.full(n, None, dtype=object)
+        v = columns[name]
+        return v.to_numpy() if isinstance(v, pd.Series) else np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
+
+    ts, ts_missing, ts_bad = _timestamps(columns["timestamp"] if "timestamp" in columns else [None] * n)
+    rej.reject(ts_missing, "missing_timestamp")
+    rej.reject(ts_bad, "bad_timestamp")
+
+    level_raw = col("level").astype(object)
+    rej.reject(_missing_mask(level_raw), "missing_level")
+    is_str = _type_mask(level_raw, str)
+    rej.reject(~is_str, "bad_level_type")
+    uniq = {v: normalize_level(v) for v in set(level_raw[is_str].tolist())}
+    level = np.array([uniq.get(v) if isinstance(v, str) else None for v in level_raw], dtype=object)
+    rej.reject(is_str & (level == None), "unknown_level")  # noqa: E711
+
+    service = col("service").astype(object)
+    rej.reject(_missing_mask(service) | (service == ""), "missing_service")
+    rej.reject(~_type_mask(service, str), "bad_service_type")
+
+    message = col("message").astype(object)
+    rej.reject(_missing_mask(message), "missing_message")
+    msg_str = _type_mask(message, str)
+    rej.reject(~msg_str, "bad_message_type")
+    # Characters never exceed bytes, so only long strings need encoding to measure exactly.
+    long_idx = [i for i in np.flatnonzero(msg_str) if len(message[i]) > MAX_MESSAGE_BYTES // 4
+                and len(message[i].encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES]
+    too_large = np.zeros(n, dtype=bool)
+    too_large[long_idx] = True
+    rej.reject(too_large, "message_too_large")
+
+    def numeric(name: str, bad_reason: str) -> np.ndarray:
+        raw = col(name)
+        if name in nan_means_missing and raw.dtype.kind == "f":
+            vals = raw.astype("float64")
+            rej.reject(np.isinf(vals), "nonfinite_number")
+            return vals
+        return _numbers(raw, rej, bad_reason)
+
+    rt = numeric("response_time", "bad_response_time")
+    rej.reject(rt < 0, "negative_response_time")
+    sc = numeric("status_code", "bad_status_code")
+    rej.reject(~np.isnan(sc) & ((sc != np.round(sc)) | (sc < 0) | (sc > 999)), "bad_status_code")
+    label = numeric("label", "bad_label")
+    rej.reject(~np.isnan(label) & ~np.isin(label, (0.0, 1.0)), "bad_label")
+
+    ok = rej.ok
+    log_id = col("log_id")
+    logs = pd.DataFrame({
+        "log_id": [None if v is None else str(v) for v in log_id[ok]],
+        "timestamp": ts[ok].reset_index(drop=True).astype("datetime64[ns, UTC]"),
+        "level": level[ok],
+        "service": service[ok],
+        "message": message[ok],
+        "response_time": rt[ok],
+        "status_code": sc[ok],
+        "label": label[ok],
+        "incident_id": _optional_str(col("incident_id"))[ok],
+        "incident_type": _optional_str(col("incident_type"))[ok],
+    })
+    bad_pos = np.flatnonzero(~ok)
+    return ValidationResult(
+        logs=logs,
+        rejected_positions=bad_pos.tolist(),
+        rejected_reasons=rej.reason[bad_pos].tolist(),
+        total=n,
+    )
+
+
+def _optional_str(arr: np.ndarray) -> np.ndarray:
+    return np.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in arr],
+                    dtype=object)
+
+
+def validate_records(records: Iterable[Any]) -> ValidationResult:
+    """Validate a batch of raw documents (dicts, as from MongoDB, JSON lines or requests).
+
+    A MongoDB ``_id`` (or a ``log_id`` field) becomes ``log_id``. Items that are not mappings
+    are rejected as ``not_a_document``.
+    """
+    records = list(records)
+    is_doc = [isinstance(r, Mapping) for r in records]
+    docs = [r for r, ok in zip(records, is_doc) if ok]
+    names = ("timestamp", "level", "service", "message", "response_time", "status_code",
+             "label", "incident_id", "incident_type")
+    columns: dict[str, Any] = {k: np.array([d.get(k) for d in docs], dtype=object) for k in names}
+    columns["log_id"] = np.array([d.get("_id", d.get("log_id")) for d in docs], dtype=object)
+    inner = validate_columns(columns, len(docs))
+    if all(is_doc):
+        return inner
+    doc_pos = [i for i, ok in enumerate(is_doc) if ok]
+    positions = [doc_pos[p] for p in inner.rejected_positions]
+    reasons = list(inner.rejected_reasons)
+    for i, ok in enumerate(is_doc):
+        if not ok:
+            positions.append(i)
+            reasons.append("not_a_document")
+    order = np.argsort(positions, kind="stable")
+    return ValidationResult(
+        logs=inner.logs,
+        rejected_positions=[positions[i] for i in order],
+        rejected_reasons=[reasons[i] for i in order],
+        total=len(records),
+    )
+
+
+def validate_frame(frame: pd.DataFrame) -> ValidationResult:
+    """Validate a DataFrame of logs (e.g. read from Parquet); NaN numbers count as absent."""
+    columns = {c: frame[c] if frame[c].dtype.kind in "fiuM" else frame[c].astype(object).where(frame[c].notna(), None)
+               for c in frame.columns}
+    if "log_id" not in columns and "_id" in columns:
+        columns["log_id"] = columns["_id"]
+    return validate_columns(columns, len(frame),
+                            nan_means_missing=frozenset({"response_time", "status_code", "label"}))
