@@ -159,9 +159,10 @@ def _timestamps(values: Sequence[Any]) -> tuple[pd.Series, np.ndarray, np.ndarra
     s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         out = s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+        out = out.dt.as_unit("ns")
         missing = out.isna().to_numpy()
         return out.reset_index(drop=True), missing, np.zeros(n, dtype=bool)
-    out = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")  # naive UTC until the end
     missing = np.zeros(n, dtype=bool)
     bad = np.zeros(n, dtype=bool)
     arr = s.to_numpy(dtype=object)
@@ -169,17 +170,16 @@ def _timestamps(values: Sequence[Any]) -> tuple[pd.Series, np.ndarray, np.ndarra
     if is_str.any():
         # ISO 8601 strings of one shape parse in one vectorized call.
         parsed = pd.to_datetime(pd.Series(arr[is_str]), utc=True, errors="coerce", format="ISO8601")
-        out.iloc[np.flatnonzero(is_str)] = parsed.to_numpy()
-    todo = np.flatnonzero(~is_str | out.isna().to_numpy())
-    for i in todo:
+        out[is_str] = parsed.dt.tz_localize(None).to_numpy().astype("datetime64[ns]")
+    for i in np.flatnonzero(~is_str | np.isnat(out)):
         r = parse_timestamp(arr[i])
         if isinstance(r, str):
             missing[i] = True
         elif r is None:
             bad[i] = True
         else:
-            out.iat[i] = r
-    return out, missing, bad
+            out[i] = r.tz_localize(None).as_unit("ns").to_datetime64()
+    return pd.Series(out).dt.tz_localize("UTC"), missing, bad
 
 
 class _Rejector:
@@ -283,7 +283,7 @@ def validate_columns(columns: Mapping[str, Sequence[Any]], n: int,
     log_id = col("log_id")
     logs = pd.DataFrame({
         "log_id": [None if v is None else str(v) for v in log_id[ok]],
-        "timestamp": ts[ok].reset_index(drop=True).astype("datetime64[ns, UTC]"),
+        "timestamp": ts[ok].reset_index(drop=True),
         "level": level[ok],
         "service": service[ok],
         "message": message[ok],

@@ -1,0 +1,1 @@
+"""Thin Dagster assets: read inputs, call the core, write outputs, report metadata."""

@@ -1,0 +1,1 @@
+"""Dagster resources: MongoDB, MLflow, and the Parquet IO manager."""
