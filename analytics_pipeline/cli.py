@@ -1,0 +1,136 @@
+"""``analytics-pipeline``: the command line for operators and the Makefile."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from analytics_pipeline.core.redaction import redact
+from analytics_pipeline.settings import ensure_dagster_home, get_settings
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def _logs_collection(args: argparse.Namespace):
+    from analytics_pipeline.core.log_store import LOGS_COLLECTION
+    from analytics_pipeline.resources.mongodb import MongoDBResource
+
+    return MongoDBResource(uri=getattr(args, "mongodb_uri", None) or None).db()[LOGS_COLLECTION]
+
+
+def cmd_mongo(args: argparse.Namespace) -> int:
+    from analytics_pipeline import local_mongo
+
+    data_dir = get_settings().local_mongo_dir
+    if args.action == "start":
+        server = local_mongo.start(data_dir, port=args.port)
+        print(f"local MongoDB running: pid {server.pid}, {server.uri} (data: {data_dir})")
+    elif args.action == "stop":
+        print("stopped" if local_mongo.stop(data_dir) else "not running")
+    else:
+        server = local_mongo.status(data_dir)
+        print(f"running: pid {server.pid}, {server.uri}" if server else "not running")
+        return 0 if server else 3
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from analytics_pipeline.ingest import seed_synthetic
+
+    report = seed_synthetic(_logs_collection(args), days=args.days, logs_per_minute=args.logs_per_minute,
+                            seed=args.seed)
+    print(f"seeded {report.inserted:,} logs ({report.duplicates:,} already present)")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from analytics_pipeline.ingest import load_file
+
+    report = load_file(_logs_collection(args), Path(args.file))
+    print(f"read {report.received:,} records: inserted {report.inserted:,}, "
+          f"already present {report.duplicates:,}, set aside {sum(report.bad_counts.values()):,}")
+    for reason, count in sorted(report.bad_counts.items(), key=lambda kv: -kv[1]):
+        print(f"  {reason}: {count:,}")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from analytics_pipeline import local_mongo
+
+    settings = get_settings()
+    ensure_dagster_home(settings.dagster_home)
+    if not settings.mongodb_uri:
+        server = local_mongo.start(settings.local_mongo_dir)
+        print(f"local MongoDB: {server.uri}")
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    dagster = Path(sys.executable).parent / "dagster"
+    cmd = [str(dagster), "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from analytics_pipeline.demo import run_demo
+
+    return run_demo(partition=args.partition, logs_per_minute=args.logs_per_minute)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="analytics-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="seed if empty, run the weekly graph for the latest complete week")
+    p.add_argument("--partition", help="week key YYYY-MM-DD (default: latest complete week)")
+    p.add_argument("--logs-per-minute", type=_positive(float), default=8.0)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ui", help="the Dagster UI with the local MongoDB server running")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_positive(int), default=3000)
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("seed", help="insert realistic labelled synthetic logs")
+    p.add_argument("--days", type=_positive(float), default=35.0)
+    p.add_argument("--logs-per-minute", type=_positive(float), default=20.0)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("load", help="import a .jsonl or .parquet log file, with validation")
+    p.add_argument("file")
+    p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("mongo", help="the local MongoDB-protocol server (SecantusDB)")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("--port", type=_positive(int), default=None)
+    p.set_defaults(func=cmd_mongo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "port", None) is None and args.command == "mongo":
+        from analytics_pipeline.settings import DEFAULT_LOCAL_MONGO_PORT
+        args.port = DEFAULT_LOCAL_MONGO_PORT
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, ConnectionError, RuntimeError, TimeoutError) as exc:
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
