@@ -59,15 +59,17 @@ def stop_process_group(pid: int, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                reaped, _ = os.waitpid(pid, os.WNOHANG)  # reap if it is our own child
+                os.waitpid(pid, os.WNOHANG)  # reap the leader if it is our own child
             except ChildProcessError:
-                reaped = 0
-            if reaped == pid or not _group_alive(pid):
+                pass
+            # The leader may go first; its children (e.g. dagster's code servers) must go too.
+            if not group_alive(pid):
                 return
             time.sleep(0.1)
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """True while any non-zombie process of the group ``pgid`` exists."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
