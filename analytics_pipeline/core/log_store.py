@@ -1,21 +1,29 @@
 """Reading and writing the ``logs`` collection with plain pymongo/pymongoarrow.
 
-The 30-day window is read in two parts, so that one malformed document never fails the whole
-read and never slows down the millions of good ones:
+The 30-day window is one indexed range scan whose raw BSON batches go straight into
+pymongoarrow's Arrow builders (explicit schema, projection). One malformed document must never
+fail the read, or be silently taken for a good one, so each batch is also screened:
 
-* the fast path: documents whose fields have the contract's BSON types, pulled by pymongoarrow
-  with an explicit schema and a projection straight into Arrow;
-* the slow path: the few documents the server reports as breaking the types (``$type``), and
-  documents whose timestamp is not a BSON date (ISO strings, epoch numbers, missing), read with
-  a plain cursor and checked one by one by :mod:`analytics_pipeline.core.schema`.
+* pymongoarrow runs with ``allow_invalid``: a value of the wrong type becomes null. Rows whose
+  required fields (timestamp, level, service, message) came out null are suspects;
+* pymongoarrow reads a NaN double as null and would accept an optional number of the wrong
+  type as "absent", so a byte-level scan of the batch flags documents whose ``response_time``,
+  ``status_code`` or ``label`` element is not an int/double/null, or is a non-finite double;
+* documents whose timestamp is not a BSON date (ISO strings, epoch numbers, missing) are not in
+  the date range at all; a few small indexed queries fetch them.
+
+Suspects are decoded one by one and judged by :mod:`analytics_pipeline.core.schema`, which
+accepts what can be parsed and sets the rest aside with a reason. The screen may flag a good
+document (a message that happens to end in "label"), never miss a bad one.
 """
 from __future__ import annotations
 
 import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator
 
 import bson
@@ -25,7 +33,8 @@ import pyarrow as pa
 import pymongo
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
-from pymongoarrow.api import Schema, find_arrow_all
+from pymongoarrow.api import Schema
+from pymongoarrow.context import PyMongoArrowContext
 
 from analytics_pipeline.core.schema import ValidationResult, validate_columns, validate_records
 
@@ -33,7 +42,6 @@ LOGS_COLLECTION = "logs"
 
 _STRING_FIELDS = ("level", "service", "message")
 _NUMBER_FIELDS = ("response_time", "status_code", "label")
-_OPTIONAL_STRING_FIELDS = ("incident_id", "incident_type", "log_id")
 
 ARROW_SCHEMA = Schema({
     "_id": bson.ObjectId,
@@ -44,15 +52,27 @@ ARROW_SCHEMA = Schema({
     "incident_id": pa.string(),
     "incident_type": pa.string(),
 })
+_PROJECTION = {name: 1 for name in ARROW_SCHEMA.to_arrow().names}
 
-# A document breaks the contract's types when any of these hold; the server evaluates them.
-_TYPE_VIOLATIONS: list[dict[str, Any]] = (
-    [{f: {"$not": {"$type": "string"}}} for f in _STRING_FIELDS]
-    + [{f: {"$exists": True, "$not": {"$type": "number"}}} for f in _NUMBER_FIELDS]
-    + [{f: {"$exists": True, "$not": {"$type": "string"}}} for f in _OPTIONAL_STRING_FIELDS]
-    # pymongoarrow reads NaN as null (absent), so non-finite numbers must be caught here.
-    + [{f: {"$in": [float("nan"), float("inf"), float("-inf")]}} for f in _NUMBER_FIELDS]
+# A BSON element is: type byte, field name, NUL, value. Allowed types for the optional numbers:
+# double (0x01), int32 (0x10), int64 (0x12), null (0x0A). A double is non-finite when all its
+# exponent bits are set (little-endian: the last two bytes hold them).
+_NUMBER_NAMES = b"(?:" + b"|".join(f.encode() for f in _NUMBER_FIELDS) + b")\x00"
+_WRONG_NUMBER_TYPE = re.compile(rb"[^\x01\x10\x12\x0a]" + _NUMBER_NAMES)
+_NON_FINITE_DOUBLE = re.compile(rb"(?s)\x01" + _NUMBER_NAMES + rb".{6}[\xf0-\xff][\x7f\xff]")
+
+# Timestamps that are not BSON dates, by BSON type bracket; each is an index range scan. The
+# ranges are closed on both ends: an open end makes some servers walk the following brackets.
+_UNTYPED_TIMESTAMP_QUERIES: tuple[dict[str, Any], ...] = (
+    {"timestamp": {"$gte": "", "$lte": "\U0010ffff" * 4}},        # strings: ISO 8601, epoch text, garbage
+    {"timestamp": {"$gte": float("-inf"), "$lte": float("inf")}},  # numbers: epoch seconds/ms
+    {"timestamp": float("nan")},
+    {"timestamp": None},                                          # null or missing
+    {"timestamp": {"$in": [True, False]}},
 )
+# Not scanned: timestamps stored as embedded documents (e.g. a literal {"$date": ...} written by
+# a naive importer). No index range reaches them cheaply (a collection scan per window read);
+# this project's importers never write them, since the validator rejects them first.
 
 
 def ensure_log_indexes(collection: Collection) -> None:
@@ -64,14 +84,9 @@ def ensure_log_indexes(collection: Collection) -> None:
                             partialFilterExpression={"log_id": {"$type": "string"}})
 
 
-def _window_filter(start: datetime, end: datetime) -> dict[str, Any]:
-    return {"timestamp": {"$gte": start, "$lt": end}}
-
-
 def _object_id_hex(column: pa.Array) -> np.ndarray:
     """ObjectId column (12-byte fixed binary storage) to 24-char hex strings, vectorized."""
     storage = column.storage if isinstance(column, pa.ExtensionArray) else column
-    storage = storage.cast(pa.binary(12)) if storage.type != pa.binary(12) else storage
     n = len(storage)
     raw = storage.buffers()[1].to_pybytes()[storage.offset * 12:(storage.offset + n) * 12]
     hexed = binascii.hexlify(raw).decode("ascii")
@@ -79,14 +94,11 @@ def _object_id_hex(column: pa.Array) -> np.ndarray:
 
 
 def _arrow_to_columns(table: pa.Table) -> dict[str, Any]:
-    """Arrow columns to the validator's input; NaN (a bad value) stays apart from null (absent)."""
-    cols: dict[str, Any] = {}
-    for name in ("timestamp",):
-        cols[name] = table.column(name).to_pandas()
+    """Arrow columns to the validator's input (strings as object arrays, numbers as float64)."""
+    cols: dict[str, Any] = {"timestamp": table.column("timestamp").to_pandas()}
     for name in _STRING_FIELDS + ("incident_id", "incident_type"):
         cols[name] = np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=object)
     for name in _NUMBER_FIELDS:
-        # Only absent values are null here (non-finite ones went to the slow path).
         cols[name] = table.column(name).to_numpy().astype("float64")
     ids = _object_id_hex(table.column("_id").combine_chunks())
     given = np.asarray(table.column("log_id").to_numpy(zero_copy_only=False), dtype=object)
@@ -94,21 +106,74 @@ def _arrow_to_columns(table: pa.Table) -> dict[str, Any]:
     return cols
 
 
-def read_window_fast(collection: Collection, start: datetime, end: datetime) -> ValidationResult:
-    """Documents of the window with contract-typed fields, via pymongoarrow."""
-    query = {**_window_filter(start, end), "$nor": _TYPE_VIOLATIONS}
-    table = find_arrow_all(collection, query, schema=ARROW_SCHEMA,
-                           projection={k: 1 for k in ARROW_SCHEMA.to_arrow().names})
-    # Absent numbers arrive as null and come out as NaN: "absent", not "bad".
-    return validate_columns(_arrow_to_columns(table), table.num_rows,
-                            nan_means_missing=frozenset(f for f in _NUMBER_FIELDS))
+def _doc_offsets(batch: bytes) -> np.ndarray:
+    """Start offset of each document in a raw batch (each begins with its int32 length)."""
+    offsets, pos, end = [], 0, len(batch)
+    while pos < end:
+        offsets.append(pos)
+        pos += int.from_bytes(batch[pos:pos + 4], "little")
+    return np.asarray(offsets, dtype=np.int64)
 
 
-def read_window_suspects(collection: Collection, start: datetime, end: datetime) -> ValidationResult:
-    """Documents that break the BSON types, plus those whose timestamp is not a BSON date."""
-    typed = list(collection.find({**_window_filter(start, end), "$or": _TYPE_VIOLATIONS}))
-    untyped = list(collection.find({"timestamp": {"$not": {"$type": "date"}}}))
-    result = validate_records(typed + untyped)
+def _screen_batch(batch: bytes) -> list[int]:
+    """Indices (within the batch) of documents whose optional numbers need a closer look."""
+    hits = [m.start() for m in _WRONG_NUMBER_TYPE.finditer(batch)]
+    hits += [m.start() for m in _NON_FINITE_DOUBLE.finditer(batch)]
+    if not hits:
+        return []
+    offsets = _doc_offsets(batch)
+    return sorted(set((np.searchsorted(offsets, hits, side="right") - 1).tolist()))
+
+
+def read_window(collection: Collection, start: datetime, end: datetime) -> ValidationResult:
+    """All logs with ``start <= timestamp < end``, validated, sorted by time."""
+    tables: list[pa.Table] = []
+    suspects: list[dict[str, Any]] = []
+    suspect_rows: list[int] = []
+    rows = 0
+    for batch in collection.find_raw_batches({"timestamp": {"$gte": start, "$lt": end}},
+                                             projection=_PROJECTION):
+        context = PyMongoArrowContext(ARROW_SCHEMA, collection.codec_options, allow_invalid=True)
+        context.process_bson_stream(batch)
+        tables.append(context.finish())
+        flagged = _screen_batch(batch)
+        if flagged:
+            offsets = _doc_offsets(batch)
+            for i in flagged:
+                length = int.from_bytes(batch[offsets[i]:offsets[i] + 4], "little")
+                suspects.append(bson.decode(batch[offsets[i]:offsets[i] + length], collection.codec_options))
+            suspect_rows.extend(rows + i for i in flagged)
+        rows += tables[-1].num_rows
+    table = pa.concat_tables(tables) if tables else ARROW_SCHEMA.to_arrow().empty_table()
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[suspect_rows] = False
+    # Wrong-typed required fields came out null: fetch those documents whole, by _id.
+    required_null = np.zeros(table.num_rows, dtype=bool)
+    for name in ("timestamp",) + _STRING_FIELDS:
+        required_null |= np.asarray(table.column(name).is_null())
+    refetch = np.flatnonzero(required_null & keep)
+    if len(refetch):
+        ids = table.column("_id").take(pa.array(refetch)).to_pylist()
+        suspects += list(collection.find({"_id": {"$in": [bson.ObjectId(i) for i in ids]}}))
+        keep[refetch] = False
+    good = table.filter(pa.array(keep))
+    fast = validate_columns(_arrow_to_columns(good), good.num_rows,
+                            nan_means_missing=frozenset(_NUMBER_FIELDS))
+    result = fast.merge(_validate_suspects(collection, suspects, start, end))
+    result.logs = result.logs.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    return result
+
+
+def _validate_suspects(collection: Collection, docs: list[dict[str, Any]], start: datetime,
+                       end: datetime) -> ValidationResult:
+    """Judge flagged documents plus those whose timestamp is not a BSON date."""
+    seen = {d["_id"] for d in docs}
+    for query in _UNTYPED_TIMESTAMP_QUERIES:
+        for doc in collection.find(query):
+            if doc["_id"] not in seen:
+                seen.add(doc["_id"])
+                docs.append(doc)
+    result = validate_records(docs)
     # An untyped timestamp that parses outside the window belongs to another window.
     logs = result.logs
     in_window = (logs["timestamp"] >= pd.Timestamp(start)) & (logs["timestamp"] < pd.Timestamp(end))
@@ -117,13 +182,6 @@ def read_window_suspects(collection: Collection, start: datetime, end: datetime)
                             rejected_positions=result.rejected_positions,
                             rejected_reasons=result.rejected_reasons,
                             total=result.total - dropped)
-
-
-def read_window(collection: Collection, start: datetime, end: datetime) -> ValidationResult:
-    """All logs with ``start <= timestamp < end``, validated, sorted by time."""
-    result = read_window_fast(collection, start, end).merge(read_window_suspects(collection, start, end))
-    result.logs = result.logs.sort_values("timestamp", kind="stable").reset_index(drop=True)
-    return result
 
 
 @dataclass
@@ -220,3 +278,21 @@ def _extra_fields(docs: list[dict[str, Any]]) -> pd.DataFrame | None:
     if not names:
         return None
     return pd.DataFrame({k: pd.Series([d.get(k) for d in docs], dtype=object) for k in names})
+
+
+def read_latest(collection: Collection, limit: int) -> ValidationResult:
+    """The newest ``limit`` logs (by timestamp), validated like a window read."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    newest = list(collection.find({"timestamp": {"$type": "date"}}, {"timestamp": 1})
+                  .sort("timestamp", pymongo.DESCENDING).limit(1))
+    if not newest:
+        return read_window(collection, datetime(1970, 1, 1), datetime(1970, 1, 2))
+    cutoff = list(collection.find({"timestamp": {"$type": "date"}}, {"timestamp": 1})
+                  .sort("timestamp", pymongo.DESCENDING).skip(limit - 1).limit(1))
+    start = cutoff[0]["timestamp"] if cutoff else datetime(1970, 1, 1)
+    end = newest[0]["timestamp"] + timedelta(milliseconds=1)
+    result = read_window(collection, start, end)
+    if len(result.logs) > limit:  # ties at the cutoff time
+        result.logs = result.logs.iloc[-limit:].reset_index(drop=True)
+    return result
