@@ -1,0 +1,366 @@
+"""The feature matrix: :class:`LogFeaturizer` turns logs into 78 float32 features per log.
+
+Layout (``get_feature_names_out()``), with the defaults ``top_n_services=10`` and
+``max_tfidf_features=50``:
+
+=========  =====  ================================================================================
+group      count  features
+=========  =====  ================================================================================
+numerical  8      response_time, status_code, hour_sin, hour_cos, day_sin, day_cos,
+                  time_since_last_log, logs_in_last_5min
+level      5      level_DEBUG, level_INFO, level_WARN, level_ERROR, level_CRITICAL
+service    10     service_<name> for the most frequent training services (``services_``, most
+                  frequent first); unused slots (fewer services seen) are service__unused_<k>
+rolling    5      rt_mean_5min, rt_std_5min, rt_median_5min, error_rate_5min, log_volume_5min
+text       50     tfidf_<term> (alphabetical); a smaller vocabulary is padded with always-zero
+                  tfidf__unused_<k> columns so the count never changes
+=========  =====  ================================================================================
+
+Definitions and choices (the ``_5min`` names follow ``rolling_window``):
+
+- Time features use the UTC timestamp. ``hour`` is fractional (06:30 is 6.5), ``day`` is the
+  weekday (Monday 0). ``time_since_last_log``: seconds since the previous log of the same
+  service (0 when another log of the service shares the timestamp; the window length for the
+  first log of a service in the input). ``logs_in_last_5min``: logs of *all* services in the
+  trailing window; ``log_volume_5min``: logs of the *same* service in it.
+- Rolling windows are per service over ``(t - window, t]``: the row, the rows sharing its
+  timestamp and earlier rows of the input, never later ones. ``rt_std`` is the population std.
+  ``error_rate`` is the share of ERROR and CRITICAL logs.
+- Missing values: a response time that is absent, not a finite number, negative or above 1e9 ms
+  is missing; so is a status code that is absent, not a finite number or outside 0-999. Missing
+  response times are imputed with the training median, status codes with the most frequent
+  training code (0 when training had none, e.g. BGL logs: the column is then constant). Rolling
+  response-time stats use the observed values only; a window without any gets the imputed value
+  as mean and median, and 0 as std.
+- Bad input never fails a row: a level that ``schema.normalize_level`` cannot map gives an
+  all-zero level one-hot, an unseen or missing service all-zero service slots, a missing or
+  non-string message is treated as "" or its ``str``. Rows come out in input order, whatever
+  the order of timestamps. Missing required columns, or missing/unparseable timestamps, raise
+  ``ValueError``; so does fitting on no logs. Output is always finite.
+- With ``scale_numerical``, the 13 continuous columns (numerical and rolling groups) are scaled
+  with ``scaler_type``; one-hot and TF-IDF columns are already in [0, 1] and are left as is.
+- Speed: messages are masked and weighted once per distinct shape, windows come from sorted
+  arrays. Inputs of at most ``rolling.SMALL_BATCH`` logs (the online path) skip pandas for plain
+  loops, with the same results.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from analytics_pipeline.core import rolling
+from analytics_pipeline.core.schema import LEVELS, normalize_level, parse_timestamp
+from analytics_pipeline.core.text import as_text, fit_tfidf, mask_messages
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "level", "service", "message")
+SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
+# Beyond these a value is not a measurement but garbage (schema rejects the same status codes);
+# the bounds also keep every sum, square and scaled value finite in float32.
+MAX_RESPONSE_MS = 1e9  # about 11.6 days
+MAX_STATUS_CODE = 999
+_FIRST_ERROR_LEVEL = LEVELS.index("ERROR")  # ERROR and CRITICAL count as errors
+_NS_PER_DAY = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min
+_BLOCK_ROWS = 1 << 16
+
+
+@dataclass(frozen=True)
+class LogColumns:
+    """The columns the features need, as plain arrays (rows in input order)."""
+
+    ts: np.ndarray       # int64 ns since the epoch, UTC
+    level: np.ndarray    # int8 index into LEVELS, -1 for anything else
+    service: np.ndarray  # int64 code per distinct service
+    services: list[str]  # service name per code ("" when missing)
+    message: np.ndarray  # object, raw values (see text.as_text)
+    rt: np.ndarray       # float64 response time, NaN when missing or invalid
+    sc: np.ndarray       # float64 status code, NaN when missing or invalid
+
+
+def _timestamp_ns(value: Any) -> int:
+    parsed = parse_timestamp(value)
+    return parsed.value if isinstance(parsed, pd.Timestamp) else _NAT
+
+
+def _timestamps(values: np.ndarray | pd.Series) -> np.ndarray:
+    """UTC nanoseconds; naive values are taken as UTC, other values as schema.parse_timestamp."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        ns = pd.array(values).as_unit("ns").asi8
+    elif dtype is not None and dtype.kind == "M":
+        ns = np.asarray(values).astype("datetime64[ns]").view(np.int64)
+    else:
+        arr = np.asarray(values, dtype=object)
+        if len(arr) <= rolling.SMALL_BATCH:
+            ns = np.array([_timestamp_ns(v) for v in arr], dtype=np.int64)
+        else:
+            # Vectorized ISO 8601; digit strings are epochs to parse_timestamp, so they go below.
+            iso = np.fromiter((isinstance(v, datetime) or (isinstance(v, str) and not
+                               v.strip().replace(".", "", 1).isdigit()) for v in arr), bool, len(arr))
+            ns = np.full(len(arr), _NAT, dtype=np.int64)
+            ns[iso] = pd.to_datetime(arr[iso], utc=True, errors="coerce", format="ISO8601").as_unit("ns").asi8
+            for i in np.flatnonzero(ns == _NAT):
+                ns[i] = _timestamp_ns(arr[i])
+    bad = np.flatnonzero(ns == _NAT)
+    if len(bad):
+        raise ValueError(f"timestamp: {len(bad)} missing or unparseable value(s), first at row {bad[0]}")
+    return ns
+
+
+def _level_code(value: Any) -> int:
+    level = normalize_level(value) if isinstance(value, str) else None
+    return LEVELS.index(level) if level else -1
+
+
+def _encode(values: np.ndarray, encode: Any, dtype: Any) -> np.ndarray:
+    """``encode`` applied to each value, once per distinct value on large inputs."""
+    if len(values) <= rolling.SMALL_BATCH:
+        return np.array([encode(v) for v in values], dtype=dtype)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.array([encode(v) for v in uniques], dtype=dtype)[codes]
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """``pd.factorize`` (codes in order of first appearance), by a dict on small inputs."""
+    if len(values) > rolling.SMALL_BATCH:
+        codes, uniques = pd.factorize(values)
+        return codes.astype(np.int64), list(uniques)
+    index: dict[Any, int] = {}
+    codes = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.int64)
+    return codes, list(index)
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """float64, NaN for what is not a finite number."""
+    if values.dtype.kind in "fiub":
+        out = values.astype(np.float64)
+    else:
+        out = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(np.float64)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def log_columns(logs: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> LogColumns:
+    """The canonical log frame, or log records (dicts), as :class:`LogColumns`.
+
+    Only timestamp, level, service and message are required; response_time and status_code may
+    be absent (missing values).
+    """
+    if isinstance(logs, Mapping):
+        logs = [logs]
+    if isinstance(logs, pd.DataFrame):
+        frame = logs
+        missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+        column = lambda c: frame[c] if c in frame.columns else None  # noqa: E731
+    elif isinstance(logs, Sequence) and all(isinstance(r, Mapping) for r in logs):
+        records = logs
+        missing = [c for c in REQUIRED_COLUMNS if records and not any(c in r for r in records)]
+        column = lambda c: np.array([r.get(c) for r in records], dtype=object)  # noqa: E731
+    else:
+        raise TypeError(f"expected a log DataFrame or a list of log dicts, got {type(logs).__name__}")
+    if missing:
+        raise ValueError(f"logs are missing required column(s): {', '.join(missing)}")
+    n = len(logs)
+    if n == 0:
+        no_rows = np.zeros(0)
+        return LogColumns(no_rows.astype(np.int64), no_rows.astype(np.int8), no_rows.astype(np.int64), [],
+                          no_rows.astype(object), no_rows, no_rows)
+
+    def numbers(name: str) -> np.ndarray:
+        values = column(name)
+        return _numbers(np.full(n, np.nan) if values is None else np.asarray(values))
+
+    rt = numbers("response_time")
+    rt[(rt < 0) | (rt > MAX_RESPONSE_MS)] = np.nan
+    sc = numbers("status_code")
+    sc[(sc < 0) | (sc > MAX_STATUS_CODE)] = np.nan
+    service, services = _factorize(_encode(np.asarray(column("service"), dtype=object), as_text, object))
+    return LogColumns(
+        ts=_timestamps(column("timestamp")),
+        level=_encode(np.asarray(column("level"), dtype=object), _level_code, np.int8),
+        service=service,
+        services=services,
+        message=np.asarray(column("message"), dtype=object),
+        rt=rt,
+        sc=sc,
+    )
+
+
+def _window_suffix(window: pd.Timedelta) -> str:
+    seconds = window.total_seconds()
+    return f"{seconds / 60:g}min" if seconds % 60 == 0 else f"{seconds:g}s"
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """Everything of a matrix but the scaling and the assembly."""
+
+    continuous: np.ndarray  # (n, 13) float64: the numerical then the rolling group
+    level: np.ndarray
+    slot: np.ndarray        # service slot per row, -1 outside the top services
+    text: np.ndarray        # (templates, max_tfidf_features) float32: tf-idf per distinct template
+    template: np.ndarray    # template per row
+
+
+class LogFeaturizer(TransformerMixin, BaseEstimator):
+    """Logs (canonical frame or list of dicts) to the feature matrix; see the module docstring.
+
+    A scikit-learn transformer: it composes with a detector in a ``Pipeline``, clones, pickles
+    and grid-searches. ``fit`` learns the top services, the imputation values, the TF-IDF
+    vocabulary and the scaler; ``transform`` returns float32 rows in input order.
+
+    Learned attributes: ``services_`` (service per slot), ``response_time_fill_``,
+    ``status_code_fill_``, ``tfidf_`` (:class:`~analytics_pipeline.core.text.TfidfModel`) with
+    ``vocabulary_`` (term -> column within the text group) and ``idf_``, ``scaler_`` (fitted
+    scikit-learn scaler of the 13 continuous columns, or None), ``window_`` and
+    ``feature_names_out_``.
+    """
+
+    def __init__(self, max_tfidf_features: int = 50, top_n_services: int = 10,
+                 rolling_window: str = "5min", scale_numerical: bool = True,
+                 scaler_type: str = "standard", ngram_range: tuple[int, int] = (1, 2),
+                 min_df: float | int = 2, max_df: float | int = 0.8) -> None:
+        self.max_tfidf_features = max_tfidf_features
+        self.top_n_services = top_n_services
+        self.rolling_window = rolling_window
+        self.scale_numerical = scale_numerical
+        self.scaler_type = scaler_type
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_df = max_df
+
+    def _check_params(self) -> pd.Timedelta:
+        for name in ("max_tfidf_features", "top_n_services"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        if self.scaler_type not in (*SCALERS, "none"):
+            raise ValueError(f"scaler_type must be one of {', '.join((*SCALERS, 'none'))}, got {self.scaler_type!r}")
+        lo, hi = self.ngram_range
+        if not 1 <= lo <= hi:
+            raise ValueError(f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {self.ngram_range!r}")
+        window = pd.Timedelta(self.rolling_window)
+        if window <= pd.Timedelta(0):
+            raise ValueError(f"rolling_window must be positive, got {self.rolling_window!r}")
+        return window
+
+    def fit(self, X: Any, y: Any = None) -> "LogFeaturizer":
+        """Learn from the logs ``X``; ``y`` is ignored."""
+        self._fit(log_columns(X))
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """``fit(X).transform(X)`` in one pass over ``X`` (same result)."""
+        return self._assemble(self._fit(log_columns(X)))
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The float32 feature matrix of the logs ``X``, one row per log, in input order."""
+        check_is_fitted(self, "feature_names_out_")
+        cols = log_columns(X)
+        if len(cols.ts) == 0:
+            return np.zeros((0, len(self.feature_names_out_)), dtype=np.float32)
+        return self._assemble(self._parts(cols, *mask_messages(cols.message)))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output feature names, in column order (``input_features`` is ignored)."""
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_.copy()
+
+    def get_feature_names(self) -> list[str]:
+        """Alias of :meth:`get_feature_names_out` as a list (older API, kept for notebooks)."""
+        return self.get_feature_names_out().tolist()
+
+    def _fit(self, cols: LogColumns) -> _Parts:
+        window = self._check_params()
+        if len(cols.ts) == 0:
+            raise ValueError("cannot fit LogFeaturizer on an empty set of logs")
+        self.window_ = window
+        # Most frequent first; ties by name so the slots do not depend on row order.
+        counts = np.bincount(cols.service, minlength=len(cols.services))
+        ranked = sorted(range(len(counts)), key=lambda k: (-counts[k], cols.services[k]))
+        self.services_ = [cols.services[k] for k in ranked[:self.top_n_services]]
+        observed_rt = cols.rt[~np.isnan(cols.rt)]
+        self.response_time_fill_ = float(np.median(observed_rt)) if len(observed_rt) else 0.0
+        codes, freq = np.unique(cols.sc[~np.isnan(cols.sc)], return_counts=True)
+        self.status_code_fill_ = float(codes[np.argmax(freq)]) if len(codes) else 0.0
+        templates, template_of_row = mask_messages(cols.message)
+        self.tfidf_ = fit_tfidf(templates, np.bincount(template_of_row, minlength=len(templates)),
+                                max_features=self.max_tfidf_features, ngram_range=tuple(self.ngram_range),
+                                min_df=self.min_df, max_df=self.max_df)
+        self.vocabulary_ = {term: j for j, term in enumerate(self.tfidf_.terms)}
+        self.idf_ = self.tfidf_.idf
+        parts = self._parts(cols, templates, template_of_row)
+        self.scaler_ = (SCALERS[self.scaler_type]().fit(parts.continuous)
+                        if self.scale_numerical and self.scaler_type != "none" else None)
+        suffix = _window_suffix(window)
+        names = ["response_time", "status_code", "hour_sin", "hour_cos", "day_sin", "day_cos",
+                 "time_since_last_log", f"logs_in_last_{suffix}"]
+        names += [f"level_{level}" for level in LEVELS]
+        names += [f"service_{s}" for s in self.services_]
+        names += [f"service__unused_{k}" for k in range(len(self.services_), self.top_n_services)]
+        names += [f"{stat}_{suffix}" for stat in ("rt_mean", "rt_std", "rt_median", "error_rate", "log_volume")]
+        names += [f"tfidf_{term}" for term in self.tfidf_.terms]
+        names += [f"tfidf__unused_{k}" for k in range(len(self.tfidf_.terms), self.max_tfidf_features)]
+        self.feature_names_out_ = np.asarray(names, dtype=object)
+        return parts
+
+    def _parts(self, cols: LogColumns, templates: np.ndarray, template_of_row: np.ndarray) -> _Parts:
+        n = len(cols.ts)
+        rt = np.where(np.isnan(cols.rt), self.response_time_fill_, cols.rt)
+        sc = np.where(np.isnan(cols.sc), self.status_code_fill_, cols.sc)
+        context = rolling.time_context(cols.ts, cols.service, cols.rt, cols.level >= _FIRST_ERROR_LEVEL,
+                                       self.window_.value, self.response_time_fill_)
+        continuous = np.empty((n, 13))
+        continuous[:, 0] = rt
+        continuous[:, 1] = sc
+        hour = (cols.ts % _NS_PER_DAY) / 3.6e12
+        day = (cols.ts // _NS_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday (Monday is 0)
+        continuous[:, 2] = np.sin(np.pi * hour / 12)
+        continuous[:, 3] = np.cos(np.pi * hour / 12)
+        continuous[:, 4] = np.sin(2 * np.pi * day / 7)
+        continuous[:, 5] = np.cos(2 * np.pi * day / 7)
+        continuous[:, 6:8] = context[:, :2]
+        continuous[:, 8:] = context[:, 2:]
+        slot_of = {name: k for k, name in enumerate(self.services_)}
+        slot = np.array([slot_of.get(name, -1) for name in cols.services], dtype=np.int64)[cols.service]
+        text = np.zeros((len(templates), self.max_tfidf_features), dtype=np.float32)
+        text[:, :len(self.tfidf_.terms)] = self.tfidf_.transform(templates)  # the rest: padding
+        return _Parts(continuous, cols.level, slot, text, template_of_row)
+
+    def _assemble(self, parts: _Parts) -> np.ndarray:
+        n = len(parts.level)
+        k = self.top_n_services
+        out = np.zeros((n, 18 + k + self.max_tfidf_features), dtype=np.float32)
+        continuous = parts.continuous  # scaled in place: parts are used once
+        if self.scaler_ is not None:
+            # The scalers are affine maps; applying them directly skips sklearn's input checks,
+            # which cost more than the whole rest for a single log.
+            scale, offset = _affine(self.scaler_)
+            continuous *= scale
+            continuous += offset
+        out[:, :8] = continuous[:, :8]
+        rows = np.arange(n)
+        known = parts.level >= 0
+        out[rows[known], 8 + parts.level[known]] = 1.0
+        known = parts.slot >= 0
+        out[rows[known], 13 + parts.slot[known]] = 1.0
+        out[:, 13 + k:18 + k] = continuous[:, 8:]
+        # Row blocks keep the gather's temporary small (and in cache) on large inputs.
+        for lo in range(0, n, _BLOCK_ROWS):
+            out[lo:lo + _BLOCK_ROWS, 18 + k:] = parts.text[parts.template[lo:lo + _BLOCK_ROWS]]
+        return out
+
+
+def _affine(scaler: StandardScaler | RobustScaler | MinMaxScaler) -> tuple[np.ndarray, np.ndarray]:
+    """``(scale, offset)`` with ``scaler.transform(x) == x * scale + offset``."""
+    if isinstance(scaler, MinMaxScaler):
+        return scaler.scale_, scaler.min_
+    center = scaler.mean_ if isinstance(scaler, StandardScaler) else scaler.center_
+    return 1.0 / scaler.scale_, -center / scaler.scale_
