@@ -65,6 +65,36 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from analytics_pipeline.core.log_store import read_latest
+    from analytics_pipeline.core.training import TrainingConfig
+    from analytics_pipeline.workflows import logs_from_file, train_and_register
+
+    config = TrainingConfig(detector=args.detector, contamination=args.contamination,
+                            n_estimators=args.n_estimators, test_size=args.test_size)
+    if args.data_source == "file":
+        if not args.input:
+            raise ValueError("--data-source file needs --input FILE")
+        result = logs_from_file(Path(args.input), args.limit)
+        source = f"file:{Path(args.input).name}"
+    else:
+        result = read_latest(_logs_collection(args), args.limit)
+        source = "mongodb"
+    if result.n_bad:
+        print(f"set aside {result.n_bad:,} bad records: {result.bad_counts}")
+    print(f"training {args.detector} on {len(result.logs):,} logs from {source} ...")
+    settings = get_settings()
+    out = train_and_register(result.logs, config, Path(args.output_dir or settings.saved_models_dir),
+                             settings.mlflow_tracking_uri, source)
+    print(f"MLflow run {out['run_id']}, registered version {out['version']}")
+    for key in ("precision", "recall", "f1", "roc_auc", "pr_auc", "false_positive_rate", "anomaly_rate",
+                "training_time_s", "model_size_bytes"):
+        value = out["metrics"].get(key)
+        print(f"  {key:>20}: {'n/a (no labels)' if value is None else f'{value:.4f}'}")
+    print(("promoted to champion: " if out["promoted"] else "not promoted: ") + out["reason"])
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from analytics_pipeline import local_mongo
 
@@ -112,6 +142,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
     p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("train", help="train, evaluate, log to MLflow, register, gate")
+    p.add_argument("--data-source", choices=["mongodb", "file"], default="mongodb")
+    p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
+    p.add_argument("--input", help="a .jsonl or .parquet log file (with --data-source file)")
+    p.add_argument("--limit", type=_positive(int), default=50_000, help="newest N logs")
+    p.add_argument("--detector", default="isolation_forest",
+                   choices=["isolation_forest", "one_class_svm", "local_outlier_factor", "ensemble"])
+    p.add_argument("--contamination", type=_positive(float), default=0.1)
+    p.add_argument("--n-estimators", type=_positive(int), default=100)
+    p.add_argument("--test-size", type=_positive(float), default=0.2)
+    p.add_argument("--output-dir", help="default: saved_models/")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("mongo", help="the local MongoDB-protocol server (SecantusDB)")
     p.add_argument("action", choices=["start", "stop", "status"])

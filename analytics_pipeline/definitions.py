@@ -1,20 +1,23 @@
 """The one Definitions object: assets, checks, jobs, schedules, resources."""
-from __future__ import annotations
-
 from dagster import Definitions
 
+from analytics_pipeline.assets.features import log_features
 from analytics_pipeline.assets.ingestion import raw_logs
-from analytics_pipeline.jobs import weekly_pipeline_job
+from analytics_pipeline.assets.matrix import model_matrix
+from analytics_pipeline.assets.modeling import anomaly_model, champion_model
+from analytics_pipeline.jobs import model_matrix_job, weekly_pipeline_job
+from analytics_pipeline.resources.mlflow_tracking import MLflowResource
 from analytics_pipeline.resources.mongodb import MongoDBResource
 from analytics_pipeline.resources.parquet_io import ParquetIOManager
 from analytics_pipeline.schedules import weekly_pipeline_schedule
 
 defs = Definitions(
-    assets=[raw_logs],
-    jobs=[weekly_pipeline_job],
+    assets=[raw_logs, log_features, anomaly_model, champion_model, model_matrix],
+    jobs=[weekly_pipeline_job, model_matrix_job],
     schedules=[weekly_pipeline_schedule],
     resources={
         "mongodb": MongoDBResource(),
+        "mlflow_tracking": MLflowResource(),
         "parquet_io_manager": ParquetIOManager(),
     },
 )

@@ -69,7 +69,9 @@ def build_detector(config: TrainingConfig) -> Any:
         return make_detector("one_class_svm", nu=config.contamination, random_state=config.random_state)
     if config.detector == "local_outlier_factor":
         return make_detector("local_outlier_factor", contamination=config.contamination)
-    return make_detector("ensemble", contamination=config.contamination)
+    ensemble = make_detector("ensemble", contamination=config.contamination)
+    return ensemble.set_params(isolation_forest__n_estimators=config.n_estimators,
+                               isolation_forest__random_state=config.random_state)
 
 
 def build_pipeline(config: TrainingConfig) -> Pipeline:

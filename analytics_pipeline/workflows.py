@@ -1,0 +1,42 @@
+"""Whole tasks for the CLI (and notebooks) outside Dagster: train from Mongo or a file."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analytics_pipeline.core import gate, tracking, training
+from analytics_pipeline.core.promotion import promote_if_better
+from analytics_pipeline.core.schema import ValidationResult, validate_frame, validate_records
+from analytics_pipeline.ingest import read_log_file
+
+
+def logs_from_file(path: Path, limit: int | None = None) -> ValidationResult:
+    """Validated logs of a .jsonl/.parquet file; the newest ``limit`` when given."""
+    result = ValidationResult(logs=validate_frame(pd.DataFrame()).logs)
+    for chunk in read_log_file(path):
+        result = result.merge(validate_records(chunk))
+    result.logs = result.logs.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    if limit is not None and len(result.logs) > limit:
+        result.logs = result.logs.iloc[-limit:].reset_index(drop=True)
+    if result.logs["log_id"].isna().any():  # files without ids: stable positional ids
+        result.logs["log_id"] = result.logs["log_id"].fillna(pd.Series([f"row-{i}" for i in range(len(result.logs))]))
+    return result
+
+
+def train_and_register(logs: pd.DataFrame, config: training.TrainingConfig, saved_models_dir: Path,
+                       tracking_uri: str, source: str) -> dict[str, Any]:
+    """Train, evaluate, log to MLflow, register as challenger, and run the promotion gate."""
+    trained = training.train(logs, config)
+    tracking.configure(tracking_uri)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%S")
+    tags = {"source": source, "partition": "cli", "train_rows": trained.train_rows,
+            "holdout_rows": trained.holdout_rows}
+    run_id, model_uri, _ = tracking.log_training_run(trained, logs, tags, run_name=f"cli-train-{stamp}")
+    version = tracking.register_challenger(model_uri, {**tags, "mlflow_run_id": run_id})
+    challenger = {"version": int(version.version), "params": config.as_params(), "partition": "cli"}
+    decision, champion = promote_if_better(logs, challenger, gate.GatePolicy(), saved_models_dir)
+    return {"metrics": trained.metrics, "run_id": run_id, "version": int(version.version),
+            "promoted": decision.promote, "reason": decision.reason, "champion_version": champion}
