@@ -1,9 +1,10 @@
 """``model_matrix``: a grid of detector configurations compared on one week's window."""
 import pandas as pd
-from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Config, Failure, MetadataValue, Output, asset
 from pydantic import Field
 
-from analytics_pipeline.core import model_matrix, training
+from analytics_pipeline.core import model_matrix as matrix_runs
+from analytics_pipeline.core import training
 from analytics_pipeline.core.windows import window_for_partition
 from analytics_pipeline.partitions import weekly_partitions
 from analytics_pipeline.resources.mlflow_tracking import MLflowResource
@@ -22,15 +23,15 @@ def model_matrix(context: AssetExecutionContext, config: ModelMatrixConfig, raw_
                  mlflow_tracking: MLflowResource) -> Output[pd.DataFrame]:
     """Each configuration is a child MLflow run under one parent: compare them in the MLflow UI."""
     try:
-        configs = model_matrix.grid(training.TrainingConfig(test_size=config.test_size), config.detectors,
+        configs = matrix_runs.grid(training.TrainingConfig(test_size=config.test_size), config.detectors,
                                     config.contaminations, config.n_estimators)
     except ValueError as exc:
-        raise ValueError(f"bad matrix configuration: {exc}") from None
+        raise Failure(description=f"bad matrix configuration: {exc}") from None
     mlflow_tracking.setup()
     start, end = window_for_partition(context.partition_key)
     tags = {"partition": context.partition_key, "dagster_run_id": context.run_id,
             "window_start": start.isoformat(), "window_end": end.isoformat()}
-    parent_id, summary = model_matrix.run_matrix(raw_logs, configs, tags, run_name=f"matrix-{context.partition_key}")
+    parent_id, summary = matrix_runs.run_matrix(raw_logs, configs, tags, run_name=f"matrix-{context.partition_key}")
     shown = summary.drop(columns=[c for c in ("run_id",) if c in summary]).round(4)
     return Output(summary, metadata={"mlflow_parent_run_id": parent_id, "configurations": len(summary),
                                      "summary": MetadataValue.md(shown.to_markdown(index=False))})
