@@ -3,7 +3,7 @@ from dagster import Definitions
 
 from analytics_pipeline.assets.features import log_features
 from analytics_pipeline.assets.ingestion import raw_logs
-from analytics_pipeline.assets.matrix import model_matrix
+from analytics_pipeline.assets.matrix import model_matrix_summary
 from analytics_pipeline.assets.modeling import anomaly_model, champion_model
 from analytics_pipeline.jobs import model_matrix_job, weekly_pipeline_job
 from analytics_pipeline.resources.mlflow_tracking import MLflowResource
@@ -12,7 +12,7 @@ from analytics_pipeline.resources.parquet_io import ParquetIOManager
 from analytics_pipeline.schedules import weekly_pipeline_schedule
 
 defs = Definitions(
-    assets=[raw_logs, log_features, anomaly_model, champion_model, model_matrix],
+    assets=[raw_logs, log_features, anomaly_model, champion_model, model_matrix_summary],
     jobs=[weekly_pipeline_job, model_matrix_job],
     schedules=[weekly_pipeline_schedule],
     resources={

@@ -131,9 +131,9 @@ def test_a_failed_training_leaves_the_champion_untouched(weekly_runs):
 def test_model_matrix_logs_child_runs_under_one_parent(weekly_runs):
     result = defs.resolve_job_def("model_matrix").execute_in_process(
         partition_key=WEEKS[1], instance=DagsterInstance.get(),
-        run_config={"ops": {"model_matrix": {"config": {"detectors": ["isolation_forest"],
+        run_config={"ops": {"model_matrix_summary": {"config": {"detectors": ["isolation_forest"],
                                                         "contaminations": [0.05, 0.1], "n_estimators": [20]}}}})
-    meta = _meta(result, "model_matrix")
+    meta = _meta(result, "model_matrix_summary")
     parent = meta["mlflow_parent_run_id"]
     children = mlflow.search_runs(filter_string=f"tags.mlflow.parentRunId = '{parent}'",
                                   search_all_experiments=True)

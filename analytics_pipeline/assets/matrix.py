@@ -19,7 +19,7 @@ class ModelMatrixConfig(Config):
 
 @asset(partitions_def=weekly_partitions, io_manager_key="parquet_io_manager", group_name="experiments",
        kinds={"mlflow", "scikit-learn"})
-def model_matrix(context: AssetExecutionContext, config: ModelMatrixConfig, raw_logs: pd.DataFrame,
+def model_matrix_summary(context: AssetExecutionContext, config: ModelMatrixConfig, raw_logs: pd.DataFrame,
                  mlflow_tracking: MLflowResource) -> Output[pd.DataFrame]:
     """Each configuration is a child MLflow run under one parent: compare them in the MLflow UI."""
     try:
