@@ -95,6 +95,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_detect(args: argparse.Namespace) -> int:
+    from analytics_pipeline.workflows import detect_file
+
+    counts = detect_file(Path(args.file), Path(args.output), model_path=args.model_path, alias=args.alias)
+    print(f"scored {counts['scored']:,} records ({counts['anomalies']:,} anomalies, "
+          f"{counts['errors']:,} rejected) -> {args.output}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from analytics_pipeline import local_mongo
 
@@ -123,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="seed if empty, run the weekly graph for the latest complete week")
     p.add_argument("--partition", help="week key YYYY-MM-DD (default: latest complete week)")
-    p.add_argument("--logs-per-minute", type=_positive(float), default=8.0)
+    p.add_argument("--logs-per-minute", type=_positive(float), default=5.0)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ui", help="the Dagster UI with the local MongoDB server running")
@@ -155,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-size", type=_positive(float), default=0.2)
     p.add_argument("--output-dir", help="default: saved_models/")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("detect", help="score a .jsonl/.parquet log file offline with the champion")
+    p.add_argument("file")
+    p.add_argument("--output", required=True, help="scored records as .jsonl")
+    p.add_argument("--model-path", help="an exported model (saved_models/...) instead of the registry")
+    p.add_argument("--alias", default="champion", help="registry alias (default: champion)")
+    p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("mongo", help="the local MongoDB-protocol server (SecantusDB)")
     p.add_argument("action", choices=["start", "stop", "status"])

@@ -22,7 +22,7 @@ def _materializations(result: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-def run_demo(partition: str | None = None, logs_per_minute: float = 8.0) -> int:
+def run_demo(partition: str | None = None, logs_per_minute: float = 5.0) -> int:
     """Start what is needed, seed when empty, run the weekly job for one week, print a summary."""
     settings = get_settings()
     os.environ["DAGSTER_HOME"] = str(ensure_dagster_home(settings.dagster_home))

@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 EXPERIMENT_NAME = "log-anomaly-detection"
 MODEL_NAME = "log-anomaly-detector"
@@ -40,6 +40,10 @@ INPUT_SCHEMA = Schema([
     ColSpec("double", "status_code", required=False),
     ColSpec("string", "log_id", required=False),
 ])
+
+# on_error: "reject" answers a request holding any invalid record with HTTP 400 naming it;
+# "flag" scores the valid records and returns the reason in each invalid record's "error".
+PARAMS_SCHEMA = ParamSchema([ParamSpec("on_error", "string", "reject")])
 
 
 def configure(tracking_uri: str, artifact_root: Path | None = None,
@@ -78,7 +82,7 @@ def log_pipeline_model(pipeline: Any, input_example: pd.DataFrame, metadata: Map
             name="model",
             python_model=LogAnomalyModel(),
             artifacts={"pipeline": str(pipe_path), "metadata": str(meta_path)},
-            signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=output_schema),
+            signature=ModelSignature(inputs=INPUT_SCHEMA, outputs=output_schema, params=PARAMS_SCHEMA),
             input_example=input_example,
             pip_requirements=PIP_REQUIREMENTS,
         )
