@@ -93,3 +93,19 @@ def test_cli_load_reports_bad_lines_and_rejects_unknown_files(mongo_db, tmp_path
     (tmp_path / "logs.csv").write_text("a,b\n")
     assert cli_main(["load", str(tmp_path / "logs.csv")]) == 2
     assert "unsupported file type" in capsys.readouterr().err
+
+
+def test_unreachable_mongodb_errors_never_show_the_password(mongo_server, capsys, monkeypatch):
+    from analytics_pipeline.processes import free_port
+
+    uri = f"mongodb://ops:hunter2secret@127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=300"
+    resource = MongoDBResource(uri=uri, server_selection_timeout_ms=300)
+    try:
+        resource.db()
+        raise AssertionError("expected a connection error")
+    except ConnectionError as exc:
+        assert "hunter2secret" not in str(exc) and "ops:***@" in str(exc)
+    monkeypatch.setenv("MONGODB_URI", uri)
+    assert cli_main(["seed", "--days", "1", "--logs-per-minute", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach MongoDB" in err and "hunter2secret" not in err
