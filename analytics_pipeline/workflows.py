@@ -40,3 +40,26 @@ def train_and_register(logs: pd.DataFrame, config: training.TrainingConfig, save
     decision, champion = promote_if_better(logs, challenger, gate.GatePolicy(), saved_models_dir)
     return {"metrics": trained.metrics, "run_id": run_id, "version": int(version.version),
             "promoted": decision.promote, "reason": decision.reason, "champion_version": champion}
+
+
+def detect_file(path: Path, output: Path, model_path: str | None = None, alias: str = "champion") -> dict[str, int]:
+    """Score every record of a log file; bad records get an ``error`` line, never stop the rest."""
+    import json
+
+    from analytics_pipeline.core.inference import AnomalyDetector
+    from analytics_pipeline.settings import get_settings
+
+    if model_path:
+        detector = AnomalyDetector(model_path=model_path)
+    else:
+        tracking.configure(get_settings().mlflow_tracking_uri)
+        detector = AnomalyDetector.from_registry(alias=alias)
+    counts = {"scored": 0, "anomalies": 0, "errors": 0}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w", encoding="utf-8") as out:
+        for chunk in read_log_file(path):
+            for row in detector.detect_batch(chunk):
+                counts["errors" if row.get("error") else "scored"] += 1
+                counts["anomalies"] += bool(row.get("is_anomaly"))
+                out.write(json.dumps(row, default=str) + "\n")
+    return counts

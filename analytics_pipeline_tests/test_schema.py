@@ -42,6 +42,8 @@ BAD = [
     ("bad_status_code", good(status_code=200.5)),
     ("bad_status_code", good(status_code="200")),
     ("bad_label", good(label=7)),
+    ("bad_timestamp", good(timestamp=[2024])),
+    ("bad_level_type", good(level=["INFO"])),
 ]
 
 

@@ -156,3 +156,29 @@ def test_train_cli_on_the_labelled_bgl_file(weekly_runs, capsys):
     assert code == 0, out
     assert "training isolation_forest on 2,000 logs" in out
     assert re.search(r"roc_auc: 0\.\d{4}", out) and "registered version" in out
+
+
+def test_week_is_scored_and_anomalies_are_written_once(weekly_runs):
+    from dagster import AssetSelection
+
+    from analytics_pipeline.core.anomaly_store import ANOMALY_FIELDS
+
+    second = weekly_runs["results"][WEEKS[1]]
+    scored = _meta(second, "scored_logs")
+    assert scored["anomalies"] > 0 and 0 < scored["anomaly_rate"] < 0.5
+    assert 0 <= scored["health_summary"]["overall"]["health_score"] <= 100
+    col = weekly_runs["logs"].database["anomalies"]
+    assert col.count_documents({"partition": WEEKS[1]}) == scored["anomalies"]
+    doc = col.find_one({"partition": WEEKS[1]}, sort=[("anomaly_score", -1)])
+    assert set(ANOMALY_FIELDS) <= set(doc) and doc["is_anomaly"] is True
+    assert doc["severity"] in ("low", "medium", "high", "critical") and doc["contributors"]
+    assert doc["model_version"] == int(tracking.version_by_alias(tracking.CHAMPION).version)
+    index_keys = [list(ix["key"]) for ix in col.list_indexes()]
+    assert ["service", "timestamp"] in index_keys and ["severity", "timestamp"] in index_keys
+    # Re-materializing the partition replaces its anomalies instead of adding to them.
+    again = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={*AssetSelection.assets("scored_logs", "anomalies").resolve(defs.resolve_asset_graph())})
+    result = again.execute_in_process(partition_key=WEEKS[1], instance=DagsterInstance.get())
+    assert result.success
+    assert col.count_documents({"partition": WEEKS[1]}) == scored["anomalies"]
+    assert col.count_documents({"partition": WEEKS[0]}) == _meta(weekly_runs["results"][WEEKS[0]], "scored_logs")["anomalies"]

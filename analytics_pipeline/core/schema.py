@@ -307,6 +307,11 @@ def _optional_str(arr: np.ndarray) -> np.ndarray:
                     dtype=object)
 
 
+def _object_array(values: list[Any]) -> np.ndarray:
+    """1-D object array of ``values``; np.array would turn equal-length list values into 2-D."""
+    return pd.Series(values, dtype=object).to_numpy()
+
+
 def validate_records(records: Iterable[Any]) -> ValidationResult:
     """Validate a batch of raw documents (dicts, as from MongoDB, JSON lines or requests).
 
@@ -318,8 +323,8 @@ def validate_records(records: Iterable[Any]) -> ValidationResult:
     docs = [r for r, ok in zip(records, is_doc) if ok]
     names = ("timestamp", "level", "service", "message", "response_time", "status_code",
              "label", "incident_id", "incident_type")
-    columns: dict[str, Any] = {k: np.array([d.get(k) for d in docs], dtype=object) for k in names}
-    columns["log_id"] = np.array([d.get("_id", d.get("log_id")) for d in docs], dtype=object)
+    columns: dict[str, Any] = {k: _object_array([d.get(k) for d in docs]) for k in names}
+    columns["log_id"] = _object_array([d.get("_id", d.get("log_id")) for d in docs])
     inner = validate_columns(columns, len(docs))
     if all(is_doc):
         return inner

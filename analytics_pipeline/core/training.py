@@ -17,8 +17,10 @@ from sklearn.pipeline import Pipeline
 
 from analytics_pipeline.core.detectors import DETECTOR_NAMES, make_detector
 from analytics_pipeline.core.evaluation import evaluate
+from analytics_pipeline.core.explain import log_profile
 from analytics_pipeline.core.features import LogFeaturizer
 from analytics_pipeline.core.gate import score_separation
+from analytics_pipeline.core.severity import score_profile
 
 
 class InsufficientDataError(ValueError):
@@ -120,20 +122,30 @@ def data_hash(logs: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-def feature_profile(matrix: np.ndarray, names: Any, logs: pd.DataFrame) -> dict[str, Any]:
-    """What "normal" looked like in training, for explanations: per-feature central range
-    (p05/p50/p95, mean, std) of the model's inputs, and per-service response times in ms."""
-    q = np.quantile(matrix, [0.05, 0.5, 0.95], axis=0) if len(matrix) else np.zeros((3, matrix.shape[1]))
+def feature_profile(matrix: np.ndarray, names: Any, logs: pd.DataFrame, *, detector: Any = None,
+                    window: pd.Timedelta = pd.Timedelta("5min")) -> dict[str, Any]:
+    """What "normal" looked like in training, for explanations and calibration: per-feature
+    quantiles (min, p01, p05, p50, p95, p99, max), mean and std of the model's inputs;
+    per-service response times in ms, error rates and log volume per rolling ``window`` by hour;
+    the known message templates; and, given the fitted ``detector``, the distribution of the
+    training rows' raw anomaly scores and the score calibration (core.severity)."""
+    levels = [0.0, 0.01, 0.05, 0.5, 0.95, 0.99, 1.0]
+    q = np.quantile(matrix, levels, axis=0) if len(matrix) else np.zeros((len(levels), matrix.shape[1]))
     rt = logs.groupby("service")["response_time"].quantile([0.5, 0.95]).unstack() \
         if logs["response_time"].notna().any() else pd.DataFrame()
-    return {
+    profile = {
         "feature_names": [str(n) for n in names],
-        "p05": q[0].tolist(), "p50": q[1].tolist(), "p95": q[2].tolist(),
+        "p05": q[2].tolist(), "p50": q[3].tolist(), "p95": q[4].tolist(),
+        "min": q[0].tolist(), "p01": q[1].tolist(), "p99": q[5].tolist(), "max": q[6].tolist(),
         "mean": matrix.mean(axis=0).tolist(), "std": matrix.std(axis=0).tolist(),
         "service_response_time_ms": {str(s): {"p50": float(r[0.5]), "p95": float(r[0.95])}
                                      for s, r in rt.iterrows() if np.isfinite(r[0.5])},
         "error_rate": float(logs["level"].isin(["ERROR", "CRITICAL"]).mean()) if len(logs) else 0.0,
+        **log_profile(logs, window),
     }
+    if detector is not None:
+        profile["anomaly_score"] = score_profile(detector, matrix)
+    return profile
 
 
 @dataclass
@@ -166,6 +178,7 @@ def train(logs: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> Trai
     metrics, scores = holdout_metrics(pipeline, holdout)
     metrics.update(training_time_s=training_time, model_size_bytes=model_size_bytes(pipeline),
                    train_rows=len(train_logs), holdout_rows=len(holdout))
-    profile = feature_profile(matrix, pipeline[0].get_feature_names_out(), train_logs)
+    profile = feature_profile(matrix, pipeline[0].get_feature_names_out(), train_logs,
+                              detector=pipeline[-1], window=pipeline[0].window_)
     return TrainedModel(pipeline, config, metrics, scores, len(train_logs), len(holdout),
                         data_hash(train_logs), profile)

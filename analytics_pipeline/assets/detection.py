@@ -1,0 +1,72 @@
+"""``scored_logs`` (the window scored by the champion) and ``anomalies`` (written to MongoDB)."""
+import json
+
+import pandas as pd
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, Output, asset
+
+from analytics_pipeline.assets.metadata import counts_table
+from analytics_pipeline.core import tracking
+from analytics_pipeline.core.anomaly_store import ANOMALIES_COLLECTION, replace_partition
+from analytics_pipeline.core.health import health_summary
+from analytics_pipeline.core.inference import score_logs
+from analytics_pipeline.core.summaries import markdown_preview
+from analytics_pipeline.partitions import weekly_partitions
+from analytics_pipeline.resources.mlflow_tracking import MLflowResource
+from analytics_pipeline.resources.mongodb import MongoDBResource
+
+# Nested explanation fields are kept as JSON text in Parquet (one flat, typed table).
+_NESTED = ("contributors", "recommended_actions")
+
+
+def _health_markdown(health: dict) -> str:
+    rows = sorted(health["services"].items(), key=lambda kv: kv[1]["health_score"])
+    lines = [f"**Overall health: {health['overall']['health_score']:.1f} / 100**", "",
+             "| service | health | anomalies | logs |", "|---|---:|---:|---:|"]
+    lines += [f"| {s} | {v['health_score']:.1f} | {v['anomalies']:,} | {v['logs']:,} |" for s, v in rows]
+    return "\n".join(lines)
+
+
+@asset(partitions_def=weekly_partitions, io_manager_key="parquet_io_manager", group_name="detection",
+       deps=["champion_model"], kinds={"mlflow", "pandas", "parquet"})
+def scored_logs(context: AssetExecutionContext, raw_logs: pd.DataFrame,
+                mlflow_tracking: MLflowResource) -> Output[pd.DataFrame]:
+    """Every log of the window with score, severity, type, explanation, by ``@champion``."""
+    mlflow_tracking.setup()
+    champion = tracking.version_by_alias(tracking.CHAMPION)
+    if champion is None:
+        raise Failure(description=f"no champion registered for {tracking.MODEL_NAME}: train a model first")
+    model = tracking.load_model(f"models:/{tracking.MODEL_NAME}@{tracking.CHAMPION}").unwrap_python_model()
+    scored = score_logs(model.pipeline, model.metadata, raw_logs, model_version=int(champion.version))
+    health = health_summary(scored)
+    anomalies = scored[scored["is_anomaly"]]
+    top = anomalies.sort_values("anomaly_score", ascending=False).head(10)
+    stored = scored.copy()
+    for col in _NESTED:
+        stored[col] = stored[col].map(lambda v: json.dumps(v, default=str) if isinstance(v, (list, dict)) else None)
+    return Output(stored, metadata={
+        "dagster/row_count": len(scored),
+        "model_version": int(champion.version),
+        "anomalies": len(anomalies),
+        "anomaly_rate": float(len(anomalies) / len(scored)) if len(scored) else 0.0,
+        "severity_counts": counts_table(scored["severity"].value_counts().to_dict(), "severity"),
+        "anomaly_type_counts": counts_table(anomalies["anomaly_type"].value_counts().to_dict(), "type"),
+        "health": MetadataValue.md(_health_markdown(health)),
+        "health_summary": MetadataValue.json(health),
+        "top_anomalies": MetadataValue.md(markdown_preview(
+            top[["timestamp", "service", "severity", "anomaly_type", "anomaly_score", "message"]].round(3))),
+    })
+
+
+@asset(partitions_def=weekly_partitions, group_name="detection", kinds={"mongodb"})
+def anomalies(context: AssetExecutionContext, scored_logs: pd.DataFrame, mongodb: MongoDBResource) -> MaterializeResult:
+    """The week's anomalous logs in the ``anomalies`` collection, replacing the partition's old ones."""
+    found = scored_logs[scored_logs["is_anomaly"]].copy()
+    for col in _NESTED:
+        found[col] = found[col].map(lambda v: json.loads(v) if isinstance(v, str) else [])
+    counts = replace_partition(mongodb.db()[ANOMALIES_COLLECTION], found, context.partition_key)
+    context.log.info(f"anomalies for {context.partition_key}: replaced {counts['deleted']} with {counts['inserted']}")
+    return MaterializeResult(metadata={
+        "inserted": counts["inserted"], "replaced": counts["deleted"],
+        "collection": f"{mongodb.db().name}.{ANOMALIES_COLLECTION}",
+        "by_severity": counts_table(found["severity"].value_counts().to_dict(), "severity"),
+    })
