@@ -16,8 +16,9 @@ from mlflow.protos.databricks_pb2 import ErrorCode, INVALID_PARAMETER_VALUE
 from analytics_pipeline.core import tracking
 from analytics_pipeline.core.explain import ANOMALY_TYPES, LATENCY_TYPES, Explainer
 from analytics_pipeline.core.health import health_summary
+from analytics_pipeline.core.record_validation import FIELDS, validate_record
 from analytics_pipeline.core.inference import (
-    COLUMNS, FIELDS, AnomalyDetector, score_logs, score_records_frame, validate_record,
+    COLUMNS, AnomalyDetector, score_logs, score_records_frame,
 )
 from analytics_pipeline.core.model_export import ChecksumMismatchError, export_champion
 from analytics_pipeline.core.schema import REASONS, validate_records

@@ -16,13 +16,10 @@ batch) is judged without the traffic around it.
 from __future__ import annotations
 
 import gc
-import math
-import re
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +31,10 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from analytics_pipeline.core.explain import Explainer
 from analytics_pipeline.core.model_export import load_exported
-from analytics_pipeline.core.schema import (
-    MAX_MESSAGE_BYTES, ValidationResult, normalize_level, parse_timestamp, validate_frame, validate_records,
+from analytics_pipeline.core.record_validation import (
+    NUMERIC_FIELDS, describe_error, error_field, nan_as_missing, validate_record,
 )
+from analytics_pipeline.core.schema import ValidationResult, validate_frame, validate_records
 from analytics_pipeline.core.severity import Calibration, classify_severity, confidence, severities
 from analytics_pipeline.core.tracking import CHAMPION, MODEL_NAME
 
@@ -49,16 +47,10 @@ COLUMNS: tuple[str, ...] = (
 )
 ON_ERROR = ("reject", "flag")
 
-# Record fields, in the order schema checks them; its reject reasons name the field they are
-# about (missing_timestamp, bad_level_type, ...), except not_a_document and nonfinite_number.
-FIELDS: tuple[str, ...] = ("timestamp", "level", "service", "message", "response_time", "status_code", "label")
-_NUMERIC = FIELDS[4:]
 _NS_PER_HOUR = 3_600 * 10**9
 _MAX_LISTED_ERRORS = 20
 # Up to this many dicts, records are validated one by one (no pandas): faster for small batches.
 _LEAN_BATCH = 256
-# Strings of this shape parse the same with datetime.fromisoformat as with pandas' ISO 8601 parser.
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?")
 
 
 @dataclass(frozen=True)
@@ -108,7 +100,7 @@ class _Logs:
     def from_frame(cls, logs: pd.DataFrame) -> "_Logs":
         n = len(logs)
         ts = pd.DatetimeIndex(logs["timestamp"])
-        numbers = [logs[c].to_numpy(np.float64) if c in logs else np.full(n, np.nan) for c in _NUMERIC[:2]]
+        numbers = [logs[c].to_numpy(np.float64) if c in logs else np.full(n, np.nan) for c in NUMERIC_FIELDS[:2]]
         return cls(logs, logs["log_id"].tolist() if "log_id" in logs else [None] * n,
                    (ts.tz_localize("UTC") if ts.tz is None else ts).as_unit("ns").asi8,
                    *(logs[c].to_numpy(object) for c in ("service", "level", "message")), *numbers)
@@ -204,116 +196,12 @@ def _iso(ts_ns: np.ndarray) -> list[str]:
     return [t + "+00:00" for t in np.datetime_as_string(ts_ns.view("datetime64[ns]"), unit="us").tolist()]
 
 
-# --- validation of raw records -------------------------------------------------------------------
-
-def _field(reason: str, record: Any) -> str:
-    """The field a reject reason is about; for nonfinite_number, the first non-finite number."""
-    if reason != "nonfinite_number":
-        return next((f for f in FIELDS if f in reason), "record")
-    return next((k for k in _NUMERIC if isinstance(v := record.get(k), (int, float, np.integer, np.floating))
-                 and not math.isfinite(float(v))), "response_time")
-
-
-def _error(reason: str, record: Any) -> tuple[str, str | None]:
-    """("field: reason", the record's log id) for a rejected record."""
-    if not isinstance(record, Mapping):
-        return f"record: {reason}", None
-    return f"{_field(reason, record)}: {reason}", _optional_str(record.get("_id", record.get("log_id")))
-
-
-def _timestamp(value: Any) -> pd.Timestamp | str:
-    """As schema.validate_columns parses one value; a reject reason instead of a timestamp."""
-    if isinstance(value, str) and _ISO.fullmatch(value):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass  # e.g. February 30th: the general path below says how schema sees it
-        else:  # the UTC conversion in datetime costs a tenth of pandas'
-            return pd.Timestamp(parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None
-                                else parsed.astimezone(timezone.utc))
-    if isinstance(value, str):
-        parsed = pd.to_datetime(pd.Series([value], dtype=object), utc=True, errors="coerce", format="ISO8601")[0]
-        if not pd.isna(parsed):
-            return parsed.as_unit("ns")
-    parsed = parse_timestamp(value)
-    if isinstance(parsed, str):
-        return "missing_timestamp"
-    return "bad_timestamp" if parsed is None else parsed.as_unit("ns")
-
-
-def _number(value: Any, bad_reason: str) -> float | str:
-    if value is None or value is pd.NA:
-        return math.nan
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return bad_reason
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float range
-        return "nonfinite_number"
-    return number if math.isfinite(number) else "nonfinite_number"
-
-
-def validate_record(record: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """One raw record as ``schema.validate_records([record])`` judges it, without pandas.
-
-    Returns (canonical row, None) or (None, reject reason); the equality is tested.
-    """
-    if not isinstance(record, Mapping):
-        return None, "not_a_document"
-    ts = _timestamp(record.get("timestamp"))
-    if isinstance(ts, str):
-        return None, ts
-    level, service, message = record.get("level"), record.get("service"), record.get("message")
-    if level is None or level is pd.NA:
-        return None, "missing_level"
-    if not isinstance(level, str):
-        return None, "bad_level_type"
-    if (canonical_level := normalize_level(level)) is None:
-        return None, "unknown_level"
-    if service is None or service is pd.NA or (isinstance(service, str) and service == ""):
-        return None, "missing_service"
-    if not isinstance(service, str):
-        return None, "bad_service_type"
-    if message is None or message is pd.NA:
-        return None, "missing_message"
-    if not isinstance(message, str):
-        return None, "bad_message_type"
-    if len(message) > MAX_MESSAGE_BYTES // 4 and len(message.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
-        return None, "message_too_large"
-    rt = _number(record.get("response_time"), "bad_response_time")
-    if isinstance(rt, str) or rt < 0:
-        return None, rt if isinstance(rt, str) else "negative_response_time"
-    sc = _number(record.get("status_code"), "bad_status_code")
-    if isinstance(sc, str) or (not math.isnan(sc) and (sc != round(sc) or not 0 <= sc <= 999)):
-        return None, sc if isinstance(sc, str) else "bad_status_code"
-    label = _number(record.get("label"), "bad_label")
-    if isinstance(label, str) or (not math.isnan(label) and label not in (0.0, 1.0)):
-        return None, label if isinstance(label, str) else "bad_label"
-    log_id = record.get("_id", record.get("log_id"))
-    return {"log_id": None if log_id is None else str(log_id), "timestamp": ts, "level": canonical_level,
-            "service": service, "message": message, "response_time": rt, "status_code": sc, "label": label,
-            "incident_id": _optional_str(record.get("incident_id")),
-            "incident_type": _optional_str(record.get("incident_type"))}, None
-
-
-def _optional_str(value: Any) -> str | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-
-
-def _nan_as_missing(record: Any) -> Any:
-    """A record whose NaN optional numbers are absent (as in a DataFrame row); others unchanged."""
-    if not isinstance(record, Mapping):
-        return record
-    nan = [k for k in _NUMERIC if isinstance(v := record.get(k), float) and v != v]
-    return {**record, **dict.fromkeys(nan)} if nan else record
-
-
 def _validated(records: pd.DataFrame | Sequence[Any]) -> tuple[_Logs, list[int], dict[int, tuple[str, Any]]]:
     """Good logs, their input positions, and (error, log_id) per bad position."""
     if isinstance(records, pd.DataFrame):
         frame = records.reset_index(drop=True)
         return _frame_result(validate_frame(frame), lambda i: frame.iloc[i].to_dict())
-    records = [_nan_as_missing(r) for r in records]
+    records = [nan_as_missing(r) for r in records]
     if len(records) > _LEAN_BATCH:
         return _frame_result(validate_records(records), records.__getitem__)
     rows, good, errors = [], [], {}
@@ -323,12 +211,12 @@ def _validated(records: pd.DataFrame | Sequence[Any]) -> tuple[_Logs, list[int],
             rows.append(row)
             good.append(i)
         else:
-            errors[i] = _error(reason, record)
+            errors[i] = describe_error(reason, record)
     return _Logs.from_rows(rows), good, errors
 
 
 def _frame_result(result: ValidationResult, record: Any) -> tuple[_Logs, list[int], dict[int, tuple[str, Any]]]:
-    errors = {i: _error(reason, record(i)) for i, reason in zip(result.rejected_positions, result.rejected_reasons)}
+    errors = {i: describe_error(reason, record(i)) for i, reason in zip(result.rejected_positions, result.rejected_reasons)}
     return _Logs.from_frame(result.logs), [i for i in range(result.total) if i not in errors], errors
 
 
@@ -415,10 +303,10 @@ class AnomalyDetector:
 
     def detect_anomaly(self, log: Mapping[str, Any]) -> dict[str, Any]:
         """One log (a dict as in MongoDB or a request) to its result; ValueError names a bad field."""
-        record = _nan_as_missing(log)
+        record = nan_as_missing(log)
         row, reason = validate_record(record)
         if reason is not None:
-            field = _field(reason, record) if isinstance(record, Mapping) else "record"
+            field = error_field(reason, record) if isinstance(record, Mapping) else "record"
             got = record.get(field) if isinstance(record, Mapping) else record
             raise ValueError(f"invalid log record: field {field!r} ({reason}), got {repr(got)[:80]}")
         logs = _Logs.from_rows([row])
