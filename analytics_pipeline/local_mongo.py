@@ -13,7 +13,7 @@ from pathlib import Path
 import pymongo
 
 from analytics_pipeline.processes import (
-    pid_alive, start_process_group, stop_process_group, wait_until,
+    free_port, pid_alive, port_in_use, start_process_group, stop_process_group, wait_until,
 )
 from analytics_pipeline.settings import DEFAULT_LOCAL_MONGO_PORT
 
@@ -70,6 +70,8 @@ def start(data_dir: Path, port: int = DEFAULT_LOCAL_MONGO_PORT, timeout: float =
         wait_until(lambda: pings(running.uri), timeout, what=f"MongoDB on port {running.port}")
         return running
     data_dir.mkdir(parents=True, exist_ok=True)
+    if port_in_use(HOST, port):  # e.g. another checkout's server: take any free port instead
+        port = free_port(HOST)
     proc = start_process_group(
         [_daemon(), "--host", HOST, "--port", str(port), "--storage-path", str(data_dir / "data"),
          "--log-level", "WARNING"],

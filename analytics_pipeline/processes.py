@@ -17,6 +17,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """True when something accepts TCP connections on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
 def _reset_signals() -> None:
     # A child of a non-interactive shell may inherit SIGINT/SIGTERM as ignored, and would then
     # survive our stop request; give it the default handlers back.
