@@ -220,6 +220,33 @@ def test_make_detector():
         make_detector("random_forest")
 
 
+def test_feature_weights_confine_and_multiply_the_split_features(data):
+    X, test = data["train"], data["test"]
+    weights = [1, 0, 0, 2, 0, 0, 0, 1]
+    det = IsolationForestDetector(n_estimators=30, n_jobs=1, feature_weights=weights).fit(X)
+    np.testing.assert_array_equal(det.split_columns_, [0, 3, 3, 7])
+    # Exactly the forest sklearn grows on the repeated columns, scored on X itself.
+    reference = IsolationForest(n_estimators=30, contamination=0.1, random_state=42).fit(X[:, [0, 3, 3, 7]])
+    np.testing.assert_allclose(det.anomaly_score(test), -reference.score_samples(test[:, [0, 3, 3, 7]]),
+                               rtol=0, atol=1e-12)
+    assert det.threshold_ == pytest.approx(-reference.offset_)
+    moved = test.copy()
+    moved[:, [1, 2, 4, 5, 6]] += 100.0  # columns never split on do not move the score
+    np.testing.assert_array_equal(det.anomaly_score(moved), det.anomaly_score(test))
+    restored = pickle.loads(pickle.dumps(det))
+    np.testing.assert_array_equal(restored.anomaly_score(test), det.anomaly_score(test))
+    assert det.get_model_info()["params"]["feature_weights"] == weights
+    ones = IsolationForestDetector(n_estimators=30, n_jobs=1, feature_weights=np.ones(8, int)).fit(X)
+    plain = IsolationForestDetector(n_estimators=30, n_jobs=1).fit(X)
+    np.testing.assert_array_equal(ones.anomaly_score(test), plain.anomaly_score(test))
+
+
+@pytest.mark.parametrize("weights", [[1] * 7, [1, -1, 1, 1, 1, 1, 1, 1], [0.5] * 8, [0] * 8, ["a"] * 8])
+def test_bad_feature_weights(data, weights):
+    with pytest.raises(ValueError, match="feature_weights"):
+        IsolationForestDetector(n_estimators=5, feature_weights=weights).fit(data["train"])
+
+
 # --- CompiledForest: exactly sklearn's score_samples ---------------------------------------------
 
 def _tie_heavy(rng: np.random.Generator, n: int, d: int) -> np.ndarray:

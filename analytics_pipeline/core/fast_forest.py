@@ -71,8 +71,13 @@ class CompiledForest:
         self.max_samples = max_samples
 
     @classmethod
-    def from_sklearn(cls, iforest: IsolationForest) -> CompiledForest:
-        """Flatten a fitted ``IsolationForest`` (dense input, any max_samples/max_features)."""
+    def from_sklearn(cls, iforest: IsolationForest, input_columns: np.ndarray | None = None,
+                     n_features_in: int | None = None) -> CompiledForest:
+        """Flatten a fitted ``IsolationForest`` (dense input, any max_samples/max_features).
+
+        With ``input_columns`` the forest was fitted on ``X[:, input_columns]`` of an ``X`` with
+        ``n_features_in`` columns, and the compiled forest scores ``X`` itself.
+        """
         check_is_fitted(iforest)
         feature, threshold, child, path_length, roots = [], [], [], [], []
         offset, max_depth = 0, 0
@@ -81,7 +86,8 @@ class CompiledForest:
             n = t.node_count
             leaf = t.children_left < 0
             # Trees see only their feature subset; map tree-local feature ids to columns of X.
-            cols = np.where(leaf, 0, np.asarray(columns)[np.maximum(t.feature, 0)])
+            columns = np.asarray(columns) if input_columns is None else np.asarray(input_columns)[columns]
+            cols = np.where(leaf, 0, columns[np.maximum(t.feature, 0)])
             depth = np.zeros(n)
             inner = np.flatnonzero(~leaf)
             for _ in range(t.max_depth):  # each pass settles the depths of one more level
@@ -105,7 +111,7 @@ class CompiledForest:
             path_length=np.concatenate(path_length),
             roots=np.asarray(roots, dtype=np.intp),
             max_depth=max_depth,
-            n_features_in=int(iforest.n_features_in_),
+            n_features_in=int(iforest.n_features_in_ if input_columns is None else n_features_in),
             max_samples=int(iforest.max_samples_),
         )
 
