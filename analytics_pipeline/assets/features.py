@@ -16,7 +16,7 @@ EXPECTED_FEATURES = 78
 
 
 class LogFeaturesConfig(Config):
-    scaler_type: str = Field(default="standard", description="standard, robust, minmax or none")
+    scaler_type: str = Field(default="per_service", description="per_service, standard, robust, minmax or none")
 
 
 @asset(

@@ -31,7 +31,9 @@ class AnomalyModelConfig(Config):
     n_jobs: int = -1
     test_size: float = Field(default=0.2, gt=0, lt=1)
     min_training_samples: int = Field(default=100, ge=2)
-    scaler_type: str = "standard"
+    scaler_type: str = Field(default="per_service", description="per_service, standard, robust, minmax or none")
+    split_on: str = Field(default="health", description='"health": the forest splits on rt_mean, rt_median, '
+                          'error_rate (measured best); "all": on all 78 features')
 
     def training_config(self) -> training.TrainingConfig:
         params = self.model_dump()

@@ -49,6 +49,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from analytics_pipeline.core.scaling import ServiceScaler
 from analytics_pipeline.core.text import as_text, mask_message, mask_messages
 
 ANOMALY_TYPES: tuple[str, ...] = (
@@ -155,15 +156,15 @@ class Explainer:
         self.std = np.maximum(np.asarray(profile["std"], dtype=np.float64), 1e-9)
         # The 13 continuous inputs (numerical, then rolling) are scaled by an affine map per
         # column; its inverse (a + b * x) puts values and ranges back in original units for people.
-        continuous = [*range(8), *range(self.rt_mean, self.volume + 1)]
+        self.continuous = [*range(8), *range(self.rt_mean, self.volume + 1)]
         self.offset = np.zeros(len(names))
         self.factor = np.ones(len(names))
+        # Per-service scaling has one affine map per service: rows are unscaled with their own.
+        self.service_scaler = featurizer.scaler_ if isinstance(featurizer.scaler_, ServiceScaler) else None
         if featurizer.scaler_ is not None:
-            zero = featurizer.scaler_.inverse_transform(np.zeros((1, len(continuous))))[0]
-            one = featurizer.scaler_.inverse_transform(np.ones((1, len(continuous))))[0]
-            self.offset[continuous], self.factor[continuous] = zero, one - zero
-        self.range_lo = (self.offset + self.factor * self.p05).round(4).tolist()
-        self.range_hi = (self.offset + self.factor * self.p95).round(4).tolist()
+            zero = featurizer.scaler_.inverse_transform(np.zeros((1, len(self.continuous))))[0]
+            one = featurizer.scaler_.inverse_transform(np.ones((1, len(self.continuous))))[0]
+            self.offset[self.continuous], self.factor[self.continuous] = zero, one - zero
         self.rt_fill = float(featurizer.response_time_fill_)
         self.service_rt = profile.get("service_response_time_ms", {})
         self.service_errors = profile.get("service_error_rate", {})
@@ -171,15 +172,27 @@ class Explainer:
         self.service_volume = profile.get("service_logs_per_window_by_hour", {})
         self.templates = frozenset(profile.get("message_templates", ()))
 
-    def unscaled(self, X: np.ndarray, column: int) -> np.ndarray:
-        return self.offset[column] + self.factor[column] * X[:, column].astype(np.float64)
+    def affine_rows(self, services: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row (offset, factor) with ``original = offset + factor * model input``."""
+        offset = np.tile(self.offset, (len(services), 1))
+        factor = np.tile(self.factor, (len(services), 1))
+        if self.service_scaler is not None and len(services):
+            rows = self.service_scaler.rows(services)
+            factor[:, self.continuous] = 1.0 / self.service_scaler.factor_[rows]
+            offset[:, self.continuous] = -self.service_scaler.offset_[rows] * factor[:, self.continuous]
+        return offset, factor
+
+    def unscaled(self, X: np.ndarray, column: int, affine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        offset, factor = affine
+        return offset[:, column] + factor[:, column] * X[:, column].astype(np.float64)
 
     def explain(self, X: np.ndarray, service: np.ndarray, level: np.ndarray, message: np.ndarray,
                 response_time: np.ndarray, status_code: np.ndarray, hour: np.ndarray,
                 has_context: np.ndarray) -> Explanations:
         """Explanations of the anomalous rows ``X`` (model inputs) and their log fields."""
+        affine = self.affine_rows(service.tolist())
         kinds, expected, observed = self._types(X, service, level, message, response_time,
-                                                status_code, hour, has_context)
+                                                status_code, hour, has_context, affine)
         floor = np.where(kinds == "error_rate_spike", 0.01, 1e-9)
         with np.errstate(invalid="ignore", divide="ignore"):
             deviation = observed / np.maximum(expected, floor)
@@ -187,13 +200,13 @@ class Explainer:
             anomaly_type=kinds.tolist(),
             expected_value=_rounded(expected),
             deviation=_rounded(deviation),
-            contributors=self.contributors(X),
+            contributors=self.contributors(X, affine),
             recommended_actions=[list(RECOMMENDED_ACTIONS[k]) for k in kinds.tolist()],
         )
 
     def _types(self, X: np.ndarray, service: np.ndarray, level: np.ndarray, message: np.ndarray,
-               rt: np.ndarray, sc: np.ndarray, hour: np.ndarray, has_context: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               rt: np.ndarray, sc: np.ndarray, hour: np.ndarray, has_context: np.ndarray,
+               affine: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(X)
         services = service.tolist()
         # A service never seen with response times falls back to the training median, if any.
@@ -203,11 +216,11 @@ class Explainer:
         base_error = np.array([self.service_errors.get(s, self.base_error) for s in services], dtype=np.float64)
         base_volume = np.array([_at_hour(self.service_volume.get(s), h) for s, h in zip(services, hour.tolist())],
                                dtype=np.float64)
-        rt_mean = self.unscaled(X, self.rt_mean)
+        rt_mean = self.unscaled(X, self.rt_mean, affine)
         # A window without any observed response time holds the imputed median, not a measurement.
         rt_mean[np.isclose(rt_mean, self.rt_fill, rtol=1e-4)] = np.nan
-        error_rate = self.unscaled(X, self.error_rate)
-        volume = self.unscaled(X, self.volume)
+        error_rate = self.unscaled(X, self.error_rate, affine)
+        volume = self.unscaled(X, self.volume, affine)
         text = [as_text(m).lower() for m in message.tolist()]
         memory, resource = _mentions(text, *_MEMORY), _mentions(text, *_RESOURCE)
         is_error = _member(level, _ERROR_LEVELS) | (sc >= 500)
@@ -247,8 +260,8 @@ class Explainer:
         unseen = np.array([template_key(t) not in self.templates for t in templates], dtype=bool)
         return unseen[codes]
 
-    def contributors(self, X: np.ndarray) -> list[list[dict[str, Any]]]:
-        """Top inputs per row, rarest first (see the module docstring)."""
+    def contributors(self, X: np.ndarray, affine: tuple[np.ndarray, np.ndarray]) -> list[list[dict[str, Any]]]:
+        """Top inputs per row, rarest first (see the module docstring), in original units."""
         if len(X) == 0:
             return []
         x = X.astype(np.float64)
@@ -264,12 +277,16 @@ class Explainer:
         keep = key[rows, top] >= 1.0
         keep[:, 0] = True  # the fallback: the single input farthest from its median
         chosen = x[rows, top]
-        values = (self.offset[top] + self.factor[top] * chosen).round(4)
+        offset, factor = affine[0][rows, top], affine[1][rows, top]
+        values = (offset + factor * chosen).round(4)
+        lo = (offset + factor * self.p05[top]).round(4)
+        hi = (offset + factor * self.p95[top]).round(4)
         direction = np.where(chosen > self.p50[top], "above", "below")
-        names, lo, hi = self.names, self.range_lo, self.range_hi
-        return [[{"feature": names[j], "value": v, "normal_range": [lo[j], hi[j]], "direction": d}
-                 for j, v, d, ok in zip(js, vs, ds, ks) if ok]
-                for js, vs, ds, ks in zip(top.tolist(), values.tolist(), direction.tolist(), keep.tolist())]
+        names = self.names
+        return [[{"feature": names[j], "value": v, "normal_range": [a, b], "direction": d}
+                 for j, v, a, b, d, ok in zip(js, vs, los, his, ds, ks) if ok]
+                for js, vs, los, his, ds, ks in zip(top.tolist(), values.tolist(), lo.tolist(), hi.tolist(),
+                                                    direction.tolist(), keep.tolist())]
 
 
 def _mentions(texts: list[str], words: tuple[str, ...], pattern: re.Pattern[str]) -> np.ndarray:
