@@ -245,10 +245,9 @@ def test_logs_without_response_time_or_status_code_columns() -> None:
 
 def test_bgl_records(fitted: LogFeaturizer) -> None:
     import json
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "bgl_2k.jsonl"
-    if not path.exists():
-        pytest.skip("shared BGL sample not available")
+
+    from analytics_pipeline_tests.conftest import SHARED_DATA
+    path = SHARED_DATA / "bgl_2k.jsonl"
     records = [json.loads(line) for line in path.read_text().splitlines()]
     featurizer = LogFeaturizer().fit(records)
     X = featurizer.transform(records)

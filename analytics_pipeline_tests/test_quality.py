@@ -30,8 +30,6 @@ def test_recommended_configuration_on_a_synthetic_holdout() -> None:
 
 def test_recommended_configuration_on_bgl() -> None:
     path = SHARED_DATA / "bgl_2k.jsonl"
-    if not path.exists():
-        pytest.skip("shared BGL sample not available")
     train, test = time_split(schema.validate_frame(pd.read_json(path, lines=True, dtype=False)).logs, 0.3)
     metrics, _ = holdout_metrics(build("recommended").fit(train), test)
     assert metrics["roc_auc"] >= 0.88
