@@ -12,7 +12,6 @@ Usage: python bench/bench_features.py [--quick]
 from __future__ import annotations
 
 import gc
-import resource
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ import pandas as pd  # noqa: E402
 
 from analytics_pipeline.core.features import LogFeaturizer  # noqa: E402
 from analytics_pipeline.synthetic import generate_logs  # noqa: E402
-from common import Figure, run_isolated, timed  # noqa: E402
+from common import Figure, peak_rss_mb, run_isolated, timed  # noqa: E402
 from reference_features import reference_transform  # noqa: E402
 
 GOAL_SECONDS = 10.0
@@ -46,15 +45,11 @@ def synthetic_logs(n: int, seed: int = 0) -> pd.DataFrame:
     return logs.iloc[:n]
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def fit_then_transform(n: int) -> dict[str, float]:
     """In a fresh process: generate ``n`` logs, then time ``fit`` and ``transform`` on them."""
     logs = synthetic_logs(n)
     gc.collect()
-    before_mb = _rss_mb()
+    before_mb = peak_rss_mb()
     featurizer = LogFeaturizer()
     t0 = time.perf_counter()
     featurizer.fit(logs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import resource
 import time
+from pathlib import Path
 from dataclasses import dataclass, asdict
 from typing import Any, Callable
 
@@ -38,12 +39,23 @@ def timed(fn: Callable[..., Any], *args: Any, repeat: int = 1, **kwargs: Any) ->
     return result, best
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it started (exec), in MB.
+
+    Not ``getrusage().ru_maxrss``: on Linux that survives ``exec``, so a child spawned from a
+    large parent reports the parent's peak. ``VmHWM`` belongs to the process's own address space.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: best effort
+
+
 def _child(fn: Callable[..., Any], args: tuple, queue: "mp.Queue") -> None:
     t0 = time.perf_counter()
     out = fn(*args)
     elapsed = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    queue.put((out, elapsed, peak_mb))
+    queue.put((out, elapsed, peak_rss_mb()))
 
 
 def run_isolated(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
