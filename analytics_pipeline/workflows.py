@@ -9,13 +9,13 @@ import pandas as pd
 
 from analytics_pipeline.core import gate, tracking, training
 from analytics_pipeline.core.promotion import promote_if_better
-from analytics_pipeline.core.schema import ValidationResult, validate_frame, validate_records
+from analytics_pipeline.core.schema import ValidationResult, empty_logs, validate_records
 from analytics_pipeline.ingest import read_log_file
 
 
 def logs_from_file(path: Path, limit: int | None = None) -> ValidationResult:
     """Validated logs of a .jsonl/.parquet file; the newest ``limit`` when given."""
-    result = ValidationResult(logs=validate_frame(pd.DataFrame()).logs)
+    result = ValidationResult(logs=empty_logs())
     for chunk in read_log_file(path):
         result = result.merge(validate_records(chunk))
     result.logs = result.logs.sort_values("timestamp", kind="stable").reset_index(drop=True)
