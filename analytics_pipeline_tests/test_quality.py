@@ -7,7 +7,6 @@ ROC-AUC 0.98, F1 0.82; BGL ROC-AUC 0.92) and far above the default configuration
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from analytics_pipeline.core import schema
 from analytics_pipeline.core.training import holdout_metrics, time_split

@@ -24,7 +24,7 @@ from analytics_pipeline.core.tracking import model_metadata  # noqa: E402
 from analytics_pipeline.core.training import TrainingConfig, train  # noqa: E402
 from analytics_pipeline.processes import free_port  # noqa: E402
 from analytics_pipeline.synthetic import generate_logs  # noqa: E402
-from common import Figure  # noqa: E402
+from common import Figure, main  # noqa: E402
 
 
 class _PeakRss:
@@ -79,5 +79,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for f in run(quick="--quick" in sys.argv):
-        print(f)
+    main(run)

@@ -12,11 +12,9 @@ Usage: python bench/bench_features.py [--quick]
 from __future__ import annotations
 
 import gc
-import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,7 +23,7 @@ import pandas as pd  # noqa: E402
 
 from analytics_pipeline.core.features import LogFeaturizer  # noqa: E402
 from analytics_pipeline.synthetic import generate_logs  # noqa: E402
-from common import Figure, peak_rss_mb, run_isolated, timed  # noqa: E402
+from common import Figure, main, median_ms, peak_rss_mb, run_isolated, timed  # noqa: E402
 from reference_features import reference_transform  # noqa: E402
 
 GOAL_SECONDS = 10.0
@@ -70,14 +68,6 @@ def one_pass_fit_transform(n: int) -> dict[str, float]:
     return {"fit_transform_s": time.perf_counter() - t0}
 
 
-def _median_ms(fn: Callable[[], Any], calls: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def run(quick: bool = False) -> list[Figure]:
@@ -102,8 +92,8 @@ def run(quick: bool = False) -> list[Figure]:
     featurizer = LogFeaturizer().fit(train)
     row = train.iloc[[len(train) // 2]]
     record = row.assign(timestamp=row["timestamp"].map(lambda t: t.isoformat())).to_dict("records")[0]
-    frame_ms = _median_ms(lambda: featurizer.transform(row), 1000)
-    dict_ms = _median_ms(lambda: featurizer.transform(record), 1000)
+    frame_ms = median_ms(lambda: featurizer.transform(row), 1000)
+    dict_ms = median_ms(lambda: featurizer.transform(record), 1000)
     figures += [
         Figure("single-log transform (one-row DataFrame), median of 1000", frame_ms, "ms",
                goal=f"<= {GOAL_SINGLE_MS:g} ms", passed=frame_ms <= GOAL_SINGLE_MS),
@@ -123,8 +113,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for figure in run(quick="--quick" in sys.argv[1:]):
-        met = "" if figure.passed is None else ("  [met]" if figure.passed else "  [NOT met]")
-        goal = f"  (goal {figure.goal})" if figure.goal else ""
-        note = f"  - {figure.note}" if figure.note else ""
-        print(f"{figure.name}: {figure.value:,.4g} {figure.unit}{goal}{met}{note}")
+    main(run)

@@ -35,7 +35,7 @@ from analytics_pipeline.core.inference import AnomalyDetector  # noqa: E402
 from analytics_pipeline.core.tracking import model_metadata  # noqa: E402
 from analytics_pipeline.core.training import TrainingConfig, train  # noqa: E402
 from analytics_pipeline.synthetic import generate_logs  # noqa: E402
-from common import Figure  # noqa: E402
+from common import best_of_two, Figure, main  # noqa: E402
 
 RATE_PER_MINUTE = 1_000_000 / (30 * 24 * 60)  # 1M logs in the pipeline's 30-day window
 START = pd.Timestamp("2024-01-01", tz="UTC")
@@ -74,16 +74,6 @@ def _latencies_ms(fn: Callable[[Any], Any], items: list[Any]) -> tuple[list[floa
     return wall, cpu, results
 
 
-def _best_of_2(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """(result, best wall seconds, CPU seconds of that run)."""
-    best: tuple[Any, float, float] = (None, float("inf"), 0.0)
-    for _ in range(2):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        if wall < best[1]:
-            best = (result, wall, cpu)
-    return best
 
 
 def run(quick: bool = False) -> list[Figure]:
@@ -123,7 +113,7 @@ def run(quick: bool = False) -> list[Figure]:
                           note=f"CPU median {statistics.median(cpu):.2f} ms"))
 
     window = later.iloc[:window_rows].reset_index(drop=True)
-    scored, wall, cpu = _best_of_2(lambda: detector.score_logs(window))
+    scored, wall, cpu = best_of_two(lambda: detector.score_logs(window))
     figures += [
         Figure(f"score_logs window of {len(window):,} logs", wall, "s",
                note=f"featurize + score + explain, {int(scored['is_anomaly'].sum()):,} anomalies explained; "
@@ -154,6 +144,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for f in run(quick="--quick" in sys.argv):
-        status = "" if f.passed is None else ("OK" if f.passed else "MISSED")
-        print(f"{f.name}: {f.value:.4g} {f.unit} {status} {f.note}")
+    main(run)

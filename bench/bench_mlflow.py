@@ -14,7 +14,7 @@ import mlflow  # noqa: E402
 from analytics_pipeline.core import tracking  # noqa: E402
 from analytics_pipeline.core.training import TrainingConfig, train  # noqa: E402
 from analytics_pipeline.synthetic import generate_logs  # noqa: E402
-from common import Figure  # noqa: E402
+from common import Figure, main  # noqa: E402
 
 
 def run(quick: bool = False) -> list[Figure]:
@@ -44,5 +44,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for f in run(quick="--quick" in sys.argv):
-        print(f)
+    main(run)

@@ -17,7 +17,7 @@ import pymongo  # noqa: E402
 
 from analytics_pipeline import local_mongo  # noqa: E402
 from analytics_pipeline.processes import free_port  # noqa: E402
-from common import Figure, run_isolated  # noqa: E402
+from common import Figure, main, run_isolated  # noqa: E402
 
 END = datetime(2026, 11, 15, tzinfo=timezone.utc)
 DAYS = 30
@@ -88,5 +88,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for f in run(quick="--quick" in sys.argv):
-        print(f)
+    main(run)

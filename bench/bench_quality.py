@@ -38,7 +38,7 @@ from analytics_pipeline.core.training import (  # noqa: E402
 )
 from analytics_pipeline.synthetic import generate_logs  # noqa: E402
 from bench_features import RATE_PER_MINUTE, synthetic_logs  # noqa: E402
-from common import Figure, run_isolated, timed  # noqa: E402
+from common import Figure, main, run_isolated, timed  # noqa: E402
 
 BGL_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bgl_2k.jsonl"
 START = pd.Timestamp("2024-03-04", tz="UTC")  # a Monday
@@ -166,8 +166,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for figure in run(quick="--quick" in sys.argv[1:]):
-        met = "" if figure.passed is None else ("  [met]" if figure.passed else "  [NOT met]")
-        goal = f"  (goal {figure.goal})" if figure.goal else ""
-        note = f"  - {figure.note}" if figure.note else ""
-        print(f"{figure.name}: {figure.value:,.4g} {figure.unit}{goal}{met}{note}")
+    main(run)

@@ -10,12 +10,9 @@ Usage: python bench/bench_scoring.py [--quick]
 from __future__ import annotations
 
 import pickle
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 from joblib import parallel_backend
@@ -23,33 +20,14 @@ from joblib import parallel_backend
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics_pipeline.core.detectors import IsolationForestDetector  # noqa: E402
-from common import Figure, timed  # noqa: E402
+from common import best_of_two, Figure, main, median_ms, timed  # noqa: E402
 
 N_FEATURES = 78
 N_TRAIN = 50_000
 
 
-def _median_ms(fn: Callable[[], Any], calls: int) -> float:
-    fn()  # warm-up: first-call allocations and imports
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
-def _best_of_2(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """(result, best wall seconds, CPU seconds of that run). The box may be shared: the best run
-    and the CPU time are the figures least bent by other processes."""
-    best = (None, float("inf"), 0.0)
-    for _ in range(2):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        if wall < best[1]:
-            best = (result, wall, cpu)
-    return best
 
 
 def _matrix(rng: np.random.Generator, rows: int) -> np.ndarray:
@@ -80,9 +58,9 @@ def run(quick: bool = False) -> list[Figure]:
 
     for rows, calls, goal_ms in ((1, 500, 0.3), (100, 200, 5.0)):
         X = _matrix(rng, rows)
-        sk_ms = _median_ms(lambda: sk.score_samples(X), calls)
-        fast_ms = _median_ms(lambda: compiled.score_samples(X), calls)
-        det_ms = _median_ms(lambda: detector.anomaly_score(X), calls)
+        sk_ms = median_ms(lambda: sk.score_samples(X), calls)
+        fast_ms = median_ms(lambda: compiled.score_samples(X), calls)
+        det_ms = median_ms(lambda: detector.anomaly_score(X), calls)
         label = f"{rows} row{'s' if rows > 1 else ''}"
         figures += [
             Figure(f"score {label}: sklearn score_samples", sk_ms, "ms", note=f"median of {calls}"),
@@ -95,11 +73,11 @@ def run(quick: bool = False) -> list[Figure]:
     n_big = 100_000 if quick else 1_000_000
     X_big = _matrix(rng, n_big)
     big = f"{n_big // 1000}k" if n_big < 1_000_000 else "1M"
-    expected, sk_s, sk_cpu = _best_of_2(lambda: sk.score_samples(X_big))
+    expected, sk_s, sk_cpu = best_of_two(lambda: sk.score_samples(X_big))
     with parallel_backend("threading", n_jobs=-1):
-        _, sk_threads_s, _ = _best_of_2(lambda: sk.score_samples(X_big))
-    single, single_s, single_cpu = _best_of_2(lambda: compiled.score_samples(X_big))
-    threaded, det_s, _ = _best_of_2(lambda: detector.score_samples(X_big))
+        _, sk_threads_s, _ = best_of_two(lambda: sk.score_samples(X_big))
+    single, single_s, single_cpu = best_of_two(lambda: compiled.score_samples(X_big))
+    threaded, det_s, _ = best_of_two(lambda: detector.score_samples(X_big))
     max_diff = float(max(np.abs(single - expected).max(), np.abs(threaded - expected).max()))
     figures += [
         Figure(f"score {big} rows: sklearn score_samples", n_big / sk_s, "rows/s",
@@ -119,7 +97,4 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for figure in run(quick="--quick" in sys.argv):
-        goal = "" if figure.goal is None else f"  [goal {figure.goal}: " \
-            f"{'met' if figure.passed else 'MISSED'}]"
-        print(f"{figure.name}: {figure.value:.4g} {figure.unit}{goal}  {figure.note}")
+    main(run)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import resource
+import statistics
+import sys
 import time
 from pathlib import Path
 from dataclasses import dataclass, asdict
@@ -71,3 +73,36 @@ def run_isolated(fn: Callable[..., Any], *args: Any) -> tuple[Any, float, float]
     out = queue.get()
     proc.join()
     return out
+
+
+def median_ms(fn: Callable[[], Any], calls: int) -> float:
+    """Median wall time of ``calls`` calls in milliseconds, after one warm-up call."""
+    fn()  # warm-up: first-call allocations and imports
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def best_of_two(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(result, best wall seconds of two runs, CPU seconds of that run): the best wall time and
+    the CPU time are the figures least bent by other processes."""
+    best: tuple[Any, float, float] = (None, float("inf"), 0.0)
+    for _ in range(2):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if wall < best[1]:
+            best = (result, wall, cpu)
+    return best
+
+
+def main(run: Callable[..., list[Figure]]) -> None:
+    """Run a benchmark module as a script (``--quick`` for reduced sizes) and print its figures."""
+    for figure in run(quick="--quick" in sys.argv[1:]):
+        met = "" if figure.passed is None else ("  [met]" if figure.passed else "  [NOT met]")
+        goal = f"  (goal {figure.goal})" if figure.goal else ""
+        note = f"  - {figure.note}" if figure.note else ""
+        print(f"{figure.name}: {figure.value:,.4g} {figure.unit}{goal}{met}{note}")
