@@ -14,7 +14,7 @@ import pytest
 from analytics_pipeline.cli import main as cli_main
 from analytics_pipeline.core import tracking
 from analytics_pipeline.core.training import TrainingConfig
-from analytics_pipeline.processes import free_port, group_alive, start_process_group, stop_process_group, wait_until
+from analytics_pipeline.processes import free_port, group_alive, http_ok, start_process_group, stop_process_group, wait_until
 from analytics_pipeline.synthetic import generate_logs
 from analytics_pipeline.workflows import train_and_register
 from analytics_pipeline_tests.conftest import SHARED_DATA
@@ -43,14 +43,6 @@ def _post(url: str, payload: dict) -> tuple[int, dict]:
         return err.code, json.loads(err.read() or b"{}")
 
 
-def _ping(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def served(champion_store):
     port = free_port()
@@ -61,7 +53,7 @@ def served(champion_store):
                                 f"models:/{tracking.MODEL_NAME}@{tracking.CHAMPION}", "--env-manager", "local",
                                 "-h", "127.0.0.1", "-p", str(port)], log_path=log, env=env)
     try:
-        wait_until(lambda: _ping(f"http://127.0.0.1:{port}/ping") or proc.poll() is not None, 120,
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/ping") or proc.poll() is not None, 120,
                    what="mlflow models serve")
         assert proc.poll() is None, log.read_text()[-3000:]
         yield f"http://127.0.0.1:{port}"

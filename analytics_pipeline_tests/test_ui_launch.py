@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,18 +11,10 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from analytics_pipeline.processes import free_port, group_alive, start_process_group, stop_process_group, wait_until
+from analytics_pipeline.processes import free_port, group_alive, http_ok, start_process_group, stop_process_group, wait_until
 from analytics_pipeline.settings import PROJECT_ROOT
 
 WEEK = "2026-11-08"
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -35,7 +26,7 @@ def dagster_dev(mongo_db, tmp_path):
         [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
          "-p", str(port)], log_path=tmp_path / "dagster_dev.log", env=env, cwd=PROJECT_ROOT)
     try:
-        wait_until(lambda: _http_ok(f"http://127.0.0.1:{port}/server_info") or proc.poll() is not None,
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/server_info") or proc.poll() is not None,
                    timeout=120, what="dagster dev to serve HTTP")
         assert proc.poll() is None, (tmp_path / "dagster_dev.log").read_text()[-3000:]
         yield port
