@@ -115,14 +115,15 @@ def _doc_offsets(batch: bytes) -> np.ndarray:
     return np.asarray(offsets, dtype=np.int64)
 
 
-def _screen_batch(batch: bytes) -> list[int]:
-    """Indices (within the batch) of documents whose optional numbers need a closer look."""
+def _screen_batch(batch: bytes) -> tuple[list[int], np.ndarray]:
+    """Indices (within the batch) of documents whose optional numbers need a closer look, and
+    the documents' start offsets (computed only when something was flagged)."""
     hits = [m.start() for m in _WRONG_NUMBER_TYPE.finditer(batch)]
     hits += [m.start() for m in _NON_FINITE_DOUBLE.finditer(batch)]
     if not hits:
-        return []
+        return [], np.empty(0, dtype=np.int64)
     offsets = _doc_offsets(batch)
-    return sorted(set((np.searchsorted(offsets, hits, side="right") - 1).tolist()))
+    return sorted(set((np.searchsorted(offsets, hits, side="right") - 1).tolist())), offsets
 
 
 def read_window(collection: Collection, start: datetime, end: datetime) -> ValidationResult:
@@ -136,9 +137,8 @@ def read_window(collection: Collection, start: datetime, end: datetime) -> Valid
         context = PyMongoArrowContext(ARROW_SCHEMA, collection.codec_options, allow_invalid=True)
         context.process_bson_stream(batch)
         tables.append(context.finish())
-        flagged = _screen_batch(batch)
+        flagged, offsets = _screen_batch(batch)
         if flagged:
-            offsets = _doc_offsets(batch)
             for i in flagged:
                 length = int.from_bytes(batch[offsets[i]:offsets[i] + 4], "little")
                 suspects.append(bson.decode(batch[offsets[i]:offsets[i] + length], collection.codec_options))

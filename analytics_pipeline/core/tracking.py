@@ -186,24 +186,15 @@ def log_training_run(trained: Any, logs: pd.DataFrame, tags: Mapping[str, Any], 
     from analytics_pipeline.core.evaluation import loggable_metrics
     from analytics_pipeline.core.plots import write_evaluation_plots
 
-    _, holdout_labels = _holdout_labels(logs, trained)
     with mlflow.start_run(run_name=run_name, nested=nested) as run:
         mlflow.log_params(trained.config.as_params())
         mlflow.log_metrics(loggable_metrics(trained.metrics))
         mlflow.set_tags({**{k: str(v) for k, v in tags.items()}, "data_hash": trained.data_hash,
                          "detector": trained.config.detector})
         plot_dir = Path(tempfile.mkdtemp(prefix="plots-"))
-        plots = write_evaluation_plots(holdout_labels, trained.holdout_scores,
+        plots = write_evaluation_plots(trained.holdout_labels, trained.holdout_scores,
                                        float(trained.pipeline[-1].threshold_), plot_dir)
         mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
         info = log_pipeline_model(trained.pipeline, input_example(logs),
                                   model_metadata(trained, {"run_id": run.info.run_id, **tags}))
     return run.info.run_id, info.model_uri, plots
-
-
-def _holdout_labels(logs: pd.DataFrame, trained: Any) -> tuple[pd.DataFrame, Any]:
-    from analytics_pipeline.core.training import time_split
-
-    _, holdout = time_split(logs, trained.config.test_size)
-    labels = holdout["label"].to_numpy(dtype="float64")
-    return holdout, None if pd.isna(labels).all() else labels

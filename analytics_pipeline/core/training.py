@@ -103,13 +103,17 @@ def anomaly_scores(pipeline: Pipeline, logs: pd.DataFrame) -> np.ndarray:
     return pipeline[-1].anomaly_score(pipeline[:-1].transform(logs))
 
 
+def holdout_labels(holdout: pd.DataFrame) -> np.ndarray | None:
+    """Ground truth of the holdout (NaN where unknown), or None when it has no labels at all."""
+    labels = holdout["label"].to_numpy(dtype="float64") if "label" in holdout else None
+    return None if labels is None or np.isnan(labels).all() else labels
+
+
 def holdout_metrics(pipeline: Pipeline, holdout: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
     """Evaluation on the holdout (labels where present) plus the gate's separation figure."""
     scores = anomaly_scores(pipeline, holdout)
     threshold = float(pipeline[-1].threshold_)
-    labels = holdout["label"].to_numpy(dtype="float64") if "label" in holdout else None
-    if labels is not None and np.isnan(labels).all():
-        labels = None
+    labels = holdout_labels(holdout)
     metrics = evaluate(labels, scores, threshold)
     metrics["separation"] = score_separation(scores, scores > threshold)
     metrics["threshold"] = threshold
@@ -162,6 +166,7 @@ class TrainedModel:
     config: TrainingConfig
     metrics: dict[str, Any]
     holdout_scores: np.ndarray
+    holdout_labels: np.ndarray | None
     train_rows: int
     holdout_rows: int
     data_hash: str
@@ -188,5 +193,5 @@ def train(logs: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> Trai
                    train_rows=len(train_logs), holdout_rows=len(holdout))
     profile = feature_profile(matrix, pipeline[0].get_feature_names_out(), train_logs,
                               detector=pipeline[-1], window=pipeline[0].window_)
-    return TrainedModel(pipeline, config, metrics, scores, len(train_logs), len(holdout),
+    return TrainedModel(pipeline, config, metrics, scores, holdout_labels(holdout), len(train_logs), len(holdout),
                         data_hash(train_logs), profile)
