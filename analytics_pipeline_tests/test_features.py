@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
 from analytics_pipeline.core import rolling, text
-from analytics_pipeline.core.features import LogFeaturizer
+from analytics_pipeline.core.features import LogFeaturizer, columns_of, log_columns
 from bench.reference_features import reference_transform
 
 MONDAY = pd.Timestamp("2024-01-01 00:00", tz="UTC")
@@ -389,12 +389,40 @@ def test_small_batch_fast_path_equals_vectorized_path(fitted: LogFeaturizer, mon
     records = logs.assign(timestamp=logs["timestamp"].map(lambda t: t.isoformat())).to_dict("records")
     monkeypatch.setattr(rolling, "SMALL_BATCH", 10**6)
     monkeypatch.setattr(text, "_MIN_BATCH", 10**6)
+    text._TEMPLATES.clear()
     fast = [fitted.transform(logs), fitted.transform(records), fitted.transform(logs.iloc[[7]])]
+    warm = [fitted.transform(logs), fitted.transform(records), fitted.transform(logs.iloc[[7]])]  # from the caches
     monkeypatch.setattr(rolling, "SMALL_BATCH", 0)
     monkeypatch.setattr(text, "_MIN_BATCH", 0)
+    monkeypatch.setattr(text, "_CACHED_INPUT", 0)
     vectorized = [fitted.transform(logs), fitted.transform(records), fitted.transform(logs.iloc[[7]])]
-    for a, b in zip(fast, vectorized):
+    for a, b, c in zip(fast, vectorized, warm):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_columns_are_taken_as_given(fitted: LogFeaturizer) -> None:
+    """What inference hands over (columns_of on parsed values) equals parsing the frame."""
+    logs = sample_logs(40, seed=4)
+    cols = columns_of(logs["timestamp"].to_numpy("datetime64[ns]"), logs["level"].to_numpy(object),
+                      logs["service"].to_numpy(object), logs["message"].to_numpy(object),
+                      logs["response_time"].to_numpy(), logs["status_code"].to_numpy())
+    assert log_columns(cols) is cols
+    np.testing.assert_array_equal(fitted.transform(cols), fitted.transform(logs))
+
+
+def test_caches_stay_bounded_and_out_of_pickles(fitted: LogFeaturizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text, "_CACHE_ENTRIES", 5)
+    text._TEMPLATES.clear()
+    for i in range(40):
+        text.mask_messages([f"user {'ab'[i % 2] * (i + 1)} logged in"])
+        assert len(text._TEMPLATES) <= 5
+    model = fitted.tfidf_
+    model.transform([f"<num> {word}" for word in ("a", "bb", "cc", "dd", "ee", "ff", "gg")])
+    assert 0 < len(model.__dict__["_rows"]) <= 5
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.terms == model.terms and not any(k.startswith("_") for k in copy.__dict__)
+    np.testing.assert_array_equal(copy.transform(["<num> bb"]), model.transform(["<num> bb"]))
 
 
 # --- scikit-learn contract -------------------------------------------------------------------

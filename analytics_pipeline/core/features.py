@@ -163,12 +163,14 @@ def _numbers(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def log_columns(logs: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> LogColumns:
-    """The canonical log frame, or log records (dicts), as :class:`LogColumns`.
+def log_columns(logs: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any] | LogColumns) -> LogColumns:
+    """The canonical log frame, or log records (dicts), as :class:`LogColumns` (given ones as is).
 
     Only timestamp, level, service and message are required; response_time and status_code may
     be absent (missing values).
     """
+    if isinstance(logs, LogColumns):
+        return logs
     if isinstance(logs, Mapping):
         logs = [logs]
     if isinstance(logs, pd.DataFrame):
@@ -183,27 +185,35 @@ def log_columns(logs: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, 
         raise TypeError(f"expected a log DataFrame or a list of log dicts, got {type(logs).__name__}")
     if missing:
         raise ValueError(f"logs are missing required column(s): {', '.join(missing)}")
-    n = len(logs)
+    return columns_of(*(column(c) for c in (*REQUIRED_COLUMNS, "response_time", "status_code")))
+
+
+def columns_of(timestamp: Any, level: Any, service: Any, message: Any,
+               response_time: Any = None, status_code: Any = None) -> LogColumns:
+    """:class:`LogColumns` from column values of one length (array-likes; None: all missing).
+
+    Timestamps as in :func:`log_columns`; a ``datetime64[ns]`` array (UTC) is the cheapest.
+    """
+    n = len(timestamp)
     if n == 0:
         no_rows = np.zeros(0)
         return LogColumns(no_rows.astype(np.int64), no_rows.astype(np.int8), no_rows.astype(np.int64), [],
                           no_rows.astype(object), no_rows, no_rows)
 
-    def numbers(name: str) -> np.ndarray:
-        values = column(name)
+    def numbers(values: Any) -> np.ndarray:
         return _numbers(np.full(n, np.nan) if values is None else np.asarray(values))
 
-    rt = numbers("response_time")
+    rt = numbers(response_time)
     rt[(rt < 0) | (rt > MAX_RESPONSE_MS)] = np.nan
-    sc = numbers("status_code")
+    sc = numbers(status_code)
     sc[(sc < 0) | (sc > MAX_STATUS_CODE)] = np.nan
-    service, services = _factorize(_encode(np.asarray(column("service"), dtype=object), as_text, object))
+    service_code, services = _factorize(_encode(np.asarray(service, dtype=object), as_text, object))
     return LogColumns(
-        ts=_timestamps(column("timestamp")),
-        level=_encode(np.asarray(column("level"), dtype=object), _level_code, np.int8),
-        service=service,
+        ts=_timestamps(timestamp),
+        level=_encode(np.asarray(level, dtype=object), _level_code, np.int8),
+        service=service_code,
         services=services,
-        message=np.asarray(column("message"), dtype=object),
+        message=np.asarray(message, dtype=object),
         rt=rt,
         sc=sc,
     )

@@ -52,6 +52,19 @@ _SEP = "\x00"  # joins messages for the batch pass; no pattern matches it or rea
 _BATCH_CHARS = 64 << 20  # keeps each joined text far below RE2's 2 GB limit, and memory modest
 _MIN_BATCH = 64  # below this, pyarrow's fixed cost outweighs its speed
 _DIGITS = str.maketrans("123456789", "000000000")
+# Online scoring sees the same few hundred templates over and over: small inputs remember the
+# template of each digit-collapsed message shape (and TfidfModel the row of each template).
+# Bounded, and simply emptied when full: unique shapes (hex request ids) would otherwise grow
+# it without end. Windows (many distinct shapes) bypass it: one pass over them is cheaper.
+_CACHE_ENTRIES = 1 << 14
+_CACHED_INPUT = 1024  # inputs with more distinct shapes/templates than this are not cached
+_TEMPLATES: dict[str, str] = {}
+
+
+def _remember(cache: dict, key: object, value: object) -> None:
+    if len(cache) >= _CACHE_ENTRIES:
+        cache.clear()
+    cache[key] = value
 
 
 def as_text(value: object) -> str:
@@ -101,6 +114,19 @@ def mask_many(messages: Sequence[str]) -> list[str]:
     return [m for i in range(0, len(messages), step) for m in _mask_joined(list(messages[i:i + step]))]
 
 
+def _templates_of_shapes(shapes: list[str]) -> list[str]:
+    """:func:`mask_many` of digit-collapsed messages, remembered for small inputs."""
+    if len(shapes) > _CACHED_INPUT:
+        return mask_many(shapes)
+    out = [_TEMPLATES.get(shape) for shape in shapes]
+    missing = [i for i, template in enumerate(out) if template is None]
+    if missing:
+        for i, template in zip(missing, mask_many([shapes[i] for i in missing])):
+            out[i] = template
+            _remember(_TEMPLATES, shapes[i], template)
+    return out
+
+
 def mask_messages(messages: Sequence[object] | np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Mask many messages (any values, see :func:`as_text`), each distinct shape once.
 
@@ -112,12 +138,13 @@ def mask_messages(messages: Sequence[object] | np.ndarray | pd.Series) -> tuple[
         odd = np.flatnonzero(np.fromiter((not isinstance(v, str) for v in texts), bool, len(texts)))
         texts = texts.copy()
         texts[odd] = [as_text(v) for v in texts[odd]]
-    if len(texts) < _MIN_BATCH:  # a dict is cheaper than factorizing
-        index: dict[str, int] = {}
-        codes = np.array([index.setdefault(mask_message(t), len(index)) for t in texts], dtype=np.int64)
-        return np.array(list(index), dtype=object), codes
     # Masking treats all digits alike and keeps none, so messages that differ only in their digits
     # (ids, counters, timings) mask alike: collapse them before the costly regex passes.
+    if len(texts) < _MIN_BATCH:  # a dict is cheaper than factorizing
+        index: dict[str, int] = {}
+        masked = _templates_of_shapes([t.translate(_DIGITS) for t in texts])
+        codes = np.array([index.setdefault(m, len(index)) for m in masked], dtype=np.int64)
+        return np.array(list(index), dtype=object), codes
     joined = _SEP.join(texts)
     if joined.count(_SEP) == len(texts) - 1:
         shapes = joined.translate(_DIGITS).split(_SEP)
@@ -126,7 +153,7 @@ def mask_messages(messages: Sequence[object] | np.ndarray | pd.Series) -> tuple[
     del joined
     shape_codes, distinct = pd.factorize(np.asarray(shapes, dtype=object))
     del shapes
-    template_codes, templates = pd.factorize(np.asarray(mask_many(list(distinct)), dtype=object))
+    template_codes, templates = pd.factorize(np.asarray(_templates_of_shapes(list(distinct)), dtype=object))
     return np.asarray(templates, dtype=object), template_codes[shape_codes].astype(np.int64)
 
 
@@ -146,13 +173,33 @@ class TfidfModel:
         """L2-normalized tf-idf rows (float32) of each template over :attr:`terms`.
 
         The same numbers as ``TfidfVectorizer.transform`` (raw counts, smooth idf, l2 norm); a
-        row without any vocabulary term stays zero.
+        row without any vocabulary term stays zero. Rows of small inputs are remembered.
         """
+        if len(templates) > _CACHED_INPUT or not self.terms:
+            return self._transform(templates)
+        cache = self.__dict__.setdefault("_rows", {})  # not a field: no effect on ==, not pickled
+        rows = [cache.get(t) for t in templates]
+        missing = [i for i, row in enumerate(rows) if row is None]
+        if missing:
+            for i, row in zip(missing, self._transform([templates[i] for i in missing])):
+                rows[i] = row
+                _remember(cache, templates[i], row)
+        return np.stack(rows) if rows else np.zeros((0, len(self.terms)), dtype=np.float32)
+
+    def __getstate__(self) -> dict:
+        """The fields only: caches (``_``-prefixed) are rebuilt after unpickling."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def _transform(self, templates: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(templates), len(self.terms)), dtype=np.float32)
         if not self.terms:
             return out
-        index = {term: j for j, term in enumerate(self.terms)}
-        analyze = _vectorizer(self.ngram_range).build_analyzer()
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = self.__dict__["_index"] = {term: j for j, term in enumerate(self.terms)}
+        analyze = self.__dict__.get("_analyzer")
+        if analyze is None:
+            analyze = self.__dict__["_analyzer"] = _vectorizer(self.ngram_range).build_analyzer()
         rows: list[int] = []
         cols: list[int] = []
         for i, text in enumerate(templates):
