@@ -61,6 +61,8 @@ def _timestamp(value: Any) -> pd.Timestamp | str:
 
 
 def _number(value: Any, bad_reason: str) -> float | str:
+    if type(value) is float:  # the common case first: the generic checks below cost more
+        return value if math.isfinite(value) else "nonfinite_number"
     if value is None or value is pd.NA:
         return math.nan
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -77,7 +79,7 @@ def validate_record(record: Any) -> tuple[dict[str, Any] | None, str | None]:
 
     Returns (canonical row, None) or (None, reject reason); the equality is tested.
     """
-    if not isinstance(record, Mapping):
+    if type(record) is not dict and not isinstance(record, Mapping):  # the ABC check is slow
         return None, "not_a_document"
     ts = _timestamp(record.get("timestamp"))
     if isinstance(ts, str):
@@ -122,7 +124,7 @@ def optional_str(value: Any) -> str | None:
 
 def nan_as_missing(record: Any) -> Any:
     """A record whose NaN optional numbers are absent (as in a DataFrame row); others unchanged."""
-    if not isinstance(record, Mapping):
+    if type(record) is not dict and not isinstance(record, Mapping):
         return record
     nan = [k for k in NUMERIC_FIELDS if isinstance(v := record.get(k), float) and v != v]
     return {**record, **dict.fromkeys(nan)} if nan else record

@@ -1,33 +1,42 @@
 """From a detector's raw anomaly score to what operators read: score, severity, confidence.
 
-Raw Isolation Forest scores s(x) = 2^(-E(h(x))/c(n)) of flagged rows bunch up in ~0.47-0.65, so
-fixed bands on them would call almost every anomaly "normal" or "low". The published
-``anomaly_score`` is therefore a monotone, piecewise-linear calibration of the raw score, learned
-at training time from the training rows' raw scores (:meth:`Calibration.fit`). Its knots:
+Raw Isolation Forest scores s(x) = 2^(-E(h(x))/c(n)) of flagged rows bunch up in ~0.45-0.85, so
+fixed bands on them would call many anomalies "normal". The published ``anomaly_score`` is
+therefore a monotone, piecewise-linear calibration of the raw score, learned at training time
+from the training rows' raw scores (:meth:`Calibration.fit`). Severity measures how far a log
+lies beyond normal traffic, in units of normal traffic's own spread ``s`` = p90 - p50 of the
+training scores (the bulk of any window, so a few percent of incidents in training do not move
+it). Its knots:
 
-==============================================  ==========  =======================================
-raw score (training distribution)               calibrated  meaning
-==============================================  ==========  =======================================
-0                                               0.0
-median training row                             0.3
-threshold ``threshold_`` (top share c)         0.6         decision boundary (c = 10% by default)
-top c/10 of training rows                       0.7         c = 10%: training p99
-top c/100 of training rows                      0.8         c = 10%: training p99.9
-top c/1000 of training rows                     0.9         c = 10%: training p99.99
-highest training score                          0.95        beyond: never seen in training
-1                                               1.0
-==============================================  ==========  =======================================
+====================================  ==========  ===============================================
+raw score                             calibrated  meaning
+====================================  ==========  ===============================================
+0                                     0.0
+median training row (p50)             0.3
+threshold ``threshold_``              0.6         decision boundary (the training p90 with the
+                                                  default contamination of 10%, i.e. p50 + 1 s)
+p50 + 2 s                             0.7         low below, medium above
+p50 + 3 s                             0.8         high above
+p50 + 4 s                             0.9         critical above
+1                                     1.0
+====================================  ==========  ===============================================
 
-With the default contamination, "low" is the top 10% to 1% of training-like traffic, "medium" the
-top 1% to 0.1%, "high" the top 0.1% to 0.01%, and "critical" rarer than 1 in 10,000 training logs
-(and above 0.95: beyond anything seen in training).
+Earlier versions placed the upper knots at training quantiles (top 1/10, 1/100, 1/1000 of the
+flagged share). Training windows hold incidents, so those quantiles were the incidents
+themselves and a later incident of the same size could never be "high": on synthetic weeks
+every real incident came out "low" or "medium". Measured with the default model on a later
+synthetic week, the spread bands put latency spikes and cascading failures at critical, error
+bursts at high, creeping latency at medium, and most false alarms at low. Stored models keep
+the knots they were trained with.
 
 Severity bands are half-open on the calibrated score: normal <= 0.6 < low <= 0.7 < medium <= 0.8
 < high <= 0.9 < critical. Because the threshold is a knot mapped to 0.6 (and enforced exactly),
 ``anomaly_score > 0.6`` iff ``raw_score > threshold_`` iff ``is_anomaly``: every anomaly has a
-severity other than normal, every normal row is "normal". Knots that coincide (tiny or degenerate
-training sets) are dropped, which merges bands but keeps the mapping monotone. A model without a
-stored calibration gets the linear map 0 -> 0, threshold -> 0.6, 1 -> 1.
+severity other than normal, every normal row is "normal". A knot on the wrong side of the
+threshold (a stricter contamination puts the threshold above p50 + 2 s: the bands below it merge
+into "low") or that coincides with another is dropped, which keeps the mapping monotone. When
+p90 = p50 (all normal rows score alike) the spread is a quarter of the way from p50 to 1. A
+model without a stored calibration gets the linear map 0 -> 0, threshold -> 0.6, 1 -> 1.
 
 ``confidence`` is the certainty of the is_anomaly decision, from the calibrated score's distance
 to the boundary: 0.5 at the threshold, rising linearly to 1.0 at a score of 1 (anomalies) or 0
@@ -47,7 +56,7 @@ BANDS: tuple[float, ...] = (0.6, 0.7, 0.8, 0.9)
 BOUNDARY = BANDS[0]
 _SEVERITY_ARRAY = np.asarray(SEVERITIES, dtype=object)
 _ABOVE_BOUNDARY = math.nextafter(BOUNDARY, 1.0)
-# Training rows scored for the calibration: 20 rows above the p99.99 knot.
+# Training rows scored for the calibration and the profile's quantiles (p99.99 from 20 rows).
 CALIBRATION_ROWS = 200_000
 
 
@@ -85,10 +94,10 @@ class Calibration:
         scores = np.asarray(train_scores, dtype=np.float64)
         if scores.size == 0:
             return cls.linear(threshold)
-        share = max(float(np.mean(scores > threshold)), 1.0 / scores.size)
-        upper = np.quantile(scores, [1 - share / 10, 1 - share / 100, 1 - share / 1000]).tolist()
-        knots = [(0.0, 0.0), (float(np.median(scores)), 0.3), (threshold, BOUNDARY), (upper[0], 0.7),
-                 (upper[1], 0.8), (upper[2], 0.9), (float(scores.max()), 0.95), (1.0, 1.0)]
+        median, p90 = (float(q) for q in np.quantile(scores, [0.5, 0.9]))
+        spread = p90 - median if p90 > median else (1.0 - median) / 4
+        knots = [(0.0, 0.0), (median, 0.3), (threshold, BOUNDARY)]
+        knots += [(median + k * spread, edge) for k, edge in zip((2, 3, 4), BANDS[1:])] + [(1.0, 1.0)]
         return cls._from_knots(knots, threshold)
 
     @classmethod
