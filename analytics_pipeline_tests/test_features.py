@@ -8,57 +8,14 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
 from analytics_pipeline.core import rolling, text
 from analytics_pipeline.core.features import LogFeaturizer, columns_of, log_columns
+from analytics_pipeline_tests.log_samples import MONDAY, frame, sample_logs
 from bench.reference_features import reference_transform
-
-MONDAY = pd.Timestamp("2024-01-01 00:00", tz="UTC")
-MESSAGES = [
-    "GET /api/v1/users/{i} completed in {ms}ms status=200",
-    "User {i} authenticated from 10.0.{j}.{k}",
-    "Query on orders returned {i} rows in {ms}ms",
-    "Request {uuid} failed: connection refused after {ms} ms",
-    "Cache miss for key session:{i}",
-    "Health check OK",
-]
-SERVICES = ["api", "auth", "db", "cache", "search", "queue"]
-
-
-def frame(rows: list[tuple]) -> pd.DataFrame:
-    """Logs from (seconds after Monday 00:00, level, service, message, response_time, status)."""
-    return pd.DataFrame({
-        "log_id": [f"l{i}" for i in range(len(rows))],
-        "timestamp": [MONDAY + pd.Timedelta(seconds=r[0]) for r in rows],
-        "level": [r[1] for r in rows],
-        "service": [r[2] for r in rows],
-        "message": [r[3] for r in rows],
-        "response_time": [r[4] for r in rows],
-        "status_code": [r[5] for r in rows],
-    })
-
-
-def sample_logs(n: int = 300, seed: int = 0, start_s: float = 0.0) -> pd.DataFrame:
-    """Several services, bursts and gaps, duplicated timestamps, some missing response times."""
-    rng = np.random.default_rng(seed)
-    gaps = np.where(rng.random(n) < 0.05, rng.uniform(300, 900, n), rng.exponential(8, n))
-    gaps[rng.random(n) < 0.08] = 0.0  # duplicated timestamps
-    seconds = start_s + np.round(np.cumsum(gaps), 1)
-    rows = []
-    for i in range(n):
-        template = MESSAGES[rng.integers(len(MESSAGES))]
-        message = template.format(i=rng.integers(1, 10**5), ms=rng.integers(1, 900), j=rng.integers(256),
-                                  k=rng.integers(256), uuid=f"{rng.integers(16**8):08x}-1b2c-4d5e-8f90-123456789abc")
-        level = rng.choice(["DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR", "CRITICAL"])
-        rt = float(rng.lognormal(3, 1)) if rng.random() > 0.1 else np.nan
-        rows.append((seconds[i], level, SERVICES[rng.integers(len(SERVICES))], message, rt,
-                     float(rng.choice([200, 404, 500]))))
-    return frame(rows)
-
 
 @pytest.fixture(scope="module")
 def train() -> pd.DataFrame:
@@ -411,20 +368,6 @@ def test_columns_are_taken_as_given(fitted: LogFeaturizer) -> None:
     np.testing.assert_array_equal(fitted.transform(cols), fitted.transform(logs))
 
 
-def test_caches_stay_bounded_and_out_of_pickles(fitted: LogFeaturizer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(text, "_CACHE_ENTRIES", 5)
-    text._TEMPLATES.clear()
-    for i in range(40):
-        text.mask_messages([f"user {'ab'[i % 2] * (i + 1)} logged in"])
-        assert len(text._TEMPLATES) <= 5
-    model = fitted.tfidf_
-    model.transform([f"<num> {word}" for word in ("a", "bb", "cc", "dd", "ee", "ff", "gg")])
-    assert 0 < len(model.__dict__["_rows"]) <= 5
-    copy = pickle.loads(pickle.dumps(model))
-    assert copy.terms == model.terms and not any(k.startswith("_") for k in copy.__dict__)
-    np.testing.assert_array_equal(copy.transform(["<num> bb"]), model.transform(["<num> bb"]))
-
-
 # --- scikit-learn contract -------------------------------------------------------------------
 
 def test_clone_pickle_and_params(fitted: LogFeaturizer, train: pd.DataFrame) -> None:
@@ -457,44 +400,3 @@ def test_pipeline_with_detector_in_grid_search() -> None:
 def test_pandas_output(fitted: LogFeaturizer, train: pd.DataFrame) -> None:
     out = clone(fitted).set_output(transform="pandas").fit(train).transform(train.head(4))
     assert list(out.columns) == list(fitted.get_feature_names_out()) and list(out.index) == list(train.index[:4])
-
-
-# --- text ------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("message, masked", [
-    ("GET /api/v1/users/42 from 10.0.0.7 took 123ms", "GET <path> from <ip> took <dur>"),
-    ("Request 3f2a9c1e-1b2c-4d5e-8f90-123456789abc failed", "Request <uuid> failed"),
-    ("User alice@example.com logged in", "User <email> logged in"),
-    ("see https://x.io/a?b=1 now", "see https://<url> now"),
-    ("ptr 0x7fff5fbff8c8 request_id=776ccf709d08 deadbeef", "ptr <hex> request_id=<hex> deadbeef"),
-    ("Memory 87.5% (3.2GB of 4 GB) ttl=3600s", "Memory <num>% (<size> of <size>) ttl=<dur>"),
-    ("node17 v1.2.3 at fe80::1", "node<num> v<num> at <ip>"),
-    ("instruction cache parity error corrected", "instruction cache parity error corrected"),
-])
-def test_mask_message(message: str, masked: str) -> None:
-    assert text.mask_message(message) == masked
-
-
-def test_batch_masking_equals_one_by_one() -> None:
-    messages = list(sample_logs(300)["message"]) + ["std::vector 12:30:45 2005-06-03", "a\x00b 42", "naïve 5µs", ""]
-    assert text.mask_many(messages) == [text.mask_message(m) for m in messages]
-    templates, codes = text.mask_messages(messages)
-    assert list(templates[codes]) == [text.mask_message(m) for m in messages]
-
-
-def test_masking_ignores_digit_values() -> None:
-    """mask_messages collapses messages that differ only in digits; that needs this property."""
-    table = str.maketrans("0123456789", "7777777777")
-    for m in list(sample_logs(200)["message"]) + ["0x1f 1x1f 9z 12:30 1.2.3.4:80 5ms 3GB"]:
-        assert text.mask_message(m) == text.mask_message(m.translate(table))
-
-
-def test_tfidf_learned_on_templates_equals_sklearn_on_rows() -> None:
-    masked = [text.mask_message(m) for m in sample_logs(300)["message"]]
-    templates, codes = text.mask_messages(masked)
-    model = text.fit_tfidf(templates, np.bincount(codes), max_features=8, ngram_range=(1, 2), min_df=2, max_df=0.8)
-    sk = TfidfVectorizer(token_pattern=text.TOKEN_PATTERN, ngram_range=(1, 2), min_df=2, max_df=0.8,
-                         max_features=8).fit(masked)
-    assert model.terms == tuple(sk.get_feature_names_out())
-    np.testing.assert_allclose(model.idf, sk.idf_)
-    np.testing.assert_allclose(model.transform(templates)[codes], sk.transform(masked).toarray(), atol=1e-6)
