@@ -61,6 +61,8 @@ def test_caches_stay_bounded_and_out_of_pickles(monkeypatch: pytest.MonkeyPatch)
     model = fitted.tfidf_
     model.transform([f"<num> {word}" for word in ("a", "bb", "cc", "dd", "ee", "ff", "gg")])
     assert 0 < len(model.__dict__["_rows"]) <= 5
+    text.mask_messages(["x" * (text._CACHED_CHARS + 1)])  # long texts are not remembered
+    assert not any(len(k) > text._CACHED_CHARS for k in text._TEMPLATES)
     copy = pickle.loads(pickle.dumps(model))
     assert copy.terms == model.terms and not any(k.startswith("_") for k in copy.__dict__)
     np.testing.assert_array_equal(copy.transform(["<num> bb"]), model.transform(["<num> bb"]))

@@ -58,10 +58,13 @@ _DIGITS = str.maketrans("123456789", "000000000")
 # it without end. Windows (many distinct shapes) bypass it: one pass over them is cheaper.
 _CACHE_ENTRIES = 1 << 14
 _CACHED_INPUT = 1024  # inputs with more distinct shapes/templates than this are not cached
+_CACHED_CHARS = 1024  # longer texts are not remembered: bounds the caches to tens of MB
 _TEMPLATES: dict[str, str] = {}
 
 
-def _remember(cache: dict, key: object, value: object) -> None:
+def _remember(cache: dict, key: str, value: object) -> None:
+    if len(key) > _CACHED_CHARS:
+        return
     if len(cache) >= _CACHE_ENTRIES:
         cache.clear()
     cache[key] = value
