@@ -351,6 +351,10 @@ def test_calibration_is_monotone_and_pins_the_threshold():
     assert Calibration.from_dict(calibration.as_dict(), threshold) == calibration
     linear = Calibration.from_dict(calibration.as_dict(), threshold + 0.01)  # not built for it
     assert linear.raw == (0.0, threshold + 0.01, 1.0)
+    rng = np.random.default_rng(1)
+    logistic = 1 / (1 + np.exp(-(rng.normal(0, 1.7, 20_000) - np.log(9))))  # one-class SVM / LOF style
+    for wide, cut in ((logistic, 0.5), (rng.random(20_000), 0.9)):  # and the ensemble's CDF scores
+        assert classify_severity(float(Calibration.fit(wide, cut)(np.array([1.0]))[0])) == "critical"
     tiny = Calibration.fit(np.array([0.5, 0.5, 0.5]), 0.5)  # degenerate: knots merge
     assert np.all(np.diff(tiny.raw) > 0) and tiny(np.array([0.5]))[0] == 0.6
 

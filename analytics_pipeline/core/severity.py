@@ -34,9 +34,12 @@ Severity bands are half-open on the calibrated score: normal <= 0.6 < low <= 0.7
 ``anomaly_score > 0.6`` iff ``raw_score > threshold_`` iff ``is_anomaly``: every anomaly has a
 severity other than normal, every normal row is "normal". A knot on the wrong side of the
 threshold (a stricter contamination puts the threshold above p50 + 2 s: the bands below it merge
-into "low") or that coincides with another is dropped, which keeps the mapping monotone. When
-p90 = p50 (all normal rows score alike) the spread is a quarter of the way from p50 to 1. A
-model without a stored calibration gets the linear map 0 -> 0, threshold -> 0.6, 1 -> 1.
+into "low") or that coincides with another is dropped, which keeps the mapping monotone. The
+spread is at most a fifth of the way from p50 to 1 (also when p90 = p50, all normal rows scoring
+alike), so p50 + 4 s stays below 1 and every band stays reachable: the distance- and rank-based
+detectors spread normal rows over much of [0, 1] (one-class SVM and LOF map p50 to 0.1 and their
+threshold to 0.5). A model without a stored calibration gets the linear map 0 -> 0,
+threshold -> 0.6, 1 -> 1.
 
 ``confidence`` is the certainty of the is_anomaly decision, from the calibrated score's distance
 to the boundary: 0.5 at the threshold, rising linearly to 1.0 at a score of 1 (anomalies) or 0
@@ -95,7 +98,9 @@ class Calibration:
         if scores.size == 0:
             return cls.linear(threshold)
         median, p90 = (float(q) for q in np.quantile(scores, [0.5, 0.9]))
-        spread = p90 - median if p90 > median else (1.0 - median) / 4
+        # Capped so that p50 + 4 s stays below 1, the top of the raw scale: detectors whose
+        # normal rows spread wide (one-class SVM, LOF, the ensemble's CDF scores) keep every band.
+        spread = min(p90 - median if p90 > median else math.inf, (1.0 - median) / 5)
         knots = [(0.0, 0.0), (median, 0.3), (threshold, BOUNDARY)]
         knots += [(median + k * spread, edge) for k, edge in zip((2, 3, 4), BANDS[1:])] + [(1.0, 1.0)]
         return cls._from_knots(knots, threshold)

@@ -186,12 +186,13 @@ class TfidfModel:
         if missing:
             for i, row in zip(missing, self._transform([templates[i] for i in missing])):
                 rows[i] = row
-                _remember(cache, templates[i], row)
+                _remember(cache, templates[i], row.copy())  # a view would keep the whole block alive
         return np.stack(rows) if rows else np.zeros((0, len(self.terms)), dtype=np.float32)
 
     def __getstate__(self) -> dict:
         """The fields only: caches (``_``-prefixed) are rebuilt after unpickling."""
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state = dict(self.__dict__)  # one C-level copy: another thread may be filling a cache
+        return {k: v for k, v in state.items() if not k.startswith("_")}
 
     def _transform(self, templates: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(templates), len(self.terms)), dtype=np.float32)
