@@ -13,7 +13,8 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
 from analytics_pipeline.core import rolling, text
-from analytics_pipeline.core.features import LogFeaturizer, columns_of, log_columns
+from analytics_pipeline.core.features import LogFeaturizer
+from analytics_pipeline.core.log_columns import columns_of, log_columns
 from analytics_pipeline_tests.log_samples import MONDAY, frame, sample_logs
 from bench.reference_features import reference_transform
 

@@ -18,7 +18,8 @@ import pandas as pd
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from analytics_pipeline.core.features import MAX_RESPONSE_MS, MAX_STATUS_CODE, LogFeaturizer
+from analytics_pipeline.core.features import LogFeaturizer
+from analytics_pipeline.core.log_columns import MAX_RESPONSE_MS, MAX_STATUS_CODE
 from analytics_pipeline.core.schema import LEVELS, normalize_level, parse_timestamp
 from analytics_pipeline.core.text import TOKEN_PATTERN, mask_message
 

@@ -30,7 +30,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from analytics_pipeline.core.explain import Explainer
-from analytics_pipeline.core.features import LogColumns, columns_of
+from analytics_pipeline.core.log_columns import LogColumns, columns_of
 from analytics_pipeline.core.model_export import load_exported
 from analytics_pipeline.core.record_validation import (
     NUMERIC_FIELDS, describe_error, error_field, nan_as_missing, validate_record,
