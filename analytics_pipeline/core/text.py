@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from numbers import Integral
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -62,12 +63,19 @@ _CACHED_CHARS = 1024  # longer texts are not remembered: bounds the caches to te
 _TEMPLATES: dict[str, str] = {}
 
 
-def _remember(cache: dict, key: str, value: object) -> None:
-    if len(key) > _CACHED_CHARS:
-        return
-    if len(cache) >= _CACHE_ENTRIES:
-        cache.clear()
-    cache[key] = value
+def _through_cache(cache: dict[str, Any], keys: Sequence[str],
+                   compute: Callable[[list[str]], Sequence[Any]]) -> list[Any]:
+    """``compute(keys)``, taking what ``cache`` remembers and computing the rest in one call."""
+    out = [cache.get(key) for key in keys]
+    missing = [i for i, value in enumerate(out) if value is None]
+    if missing:
+        for i, value in zip(missing, compute([keys[i] for i in missing])):
+            out[i] = value
+            if len(keys[i]) <= _CACHED_CHARS:
+                if len(cache) >= _CACHE_ENTRIES:
+                    cache.clear()
+                cache[keys[i]] = value
+    return out
 
 
 def as_text(value: object) -> str:
@@ -121,13 +129,7 @@ def _templates_of_shapes(shapes: list[str]) -> list[str]:
     """:func:`mask_many` of digit-collapsed messages, remembered for small inputs."""
     if len(shapes) > _CACHED_INPUT:
         return mask_many(shapes)
-    out = [_TEMPLATES.get(shape) for shape in shapes]
-    missing = [i for i, template in enumerate(out) if template is None]
-    if missing:
-        for i, template in zip(missing, mask_many([shapes[i] for i in missing])):
-            out[i] = template
-            _remember(_TEMPLATES, shapes[i], template)
-    return out
+    return _through_cache(_TEMPLATES, shapes, mask_many)
 
 
 def mask_messages(messages: Sequence[object] | np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -180,14 +182,22 @@ class TfidfModel:
         """
         if len(templates) > _CACHED_INPUT or not self.terms:
             return self._transform(templates)
-        cache = self.__dict__.setdefault("_rows", {})  # not a field: no effect on ==, not pickled
-        rows = [cache.get(t) for t in templates]
-        missing = [i for i, row in enumerate(rows) if row is None]
-        if missing:
-            for i, row in zip(missing, self._transform([templates[i] for i in missing])):
-                rows[i] = row
-                _remember(cache, templates[i], row.copy())  # a view would keep the whole block alive
+        # Copies: a row view would keep its whole computed block alive in the cache.
+        rows = _through_cache(self._rows, templates, lambda t: [row.copy() for row in self._transform(t)])
         return np.stack(rows) if rows else np.zeros((0, len(self.terms)), dtype=np.float32)
+
+    # Caches, kept in the instance __dict__ (not fields: no effect on ==) and left out of pickles.
+    @cached_property
+    def _rows(self) -> dict[str, np.ndarray]:
+        return {}
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {term: j for j, term in enumerate(self.terms)}
+
+    @cached_property
+    def _analyzer(self) -> Callable[[str], list[str]]:
+        return _vectorizer(self.ngram_range).build_analyzer()
 
     def __getstate__(self) -> dict:
         """The fields only: caches (``_``-prefixed) are rebuilt after unpickling."""
@@ -198,12 +208,7 @@ class TfidfModel:
         out = np.zeros((len(templates), len(self.terms)), dtype=np.float32)
         if not self.terms:
             return out
-        index = self.__dict__.get("_index")
-        if index is None:
-            index = self.__dict__["_index"] = {term: j for j, term in enumerate(self.terms)}
-        analyze = self.__dict__.get("_analyzer")
-        if analyze is None:
-            analyze = self.__dict__["_analyzer"] = _vectorizer(self.ngram_range).build_analyzer()
+        index, analyze = self._index, self._analyzer
         rows: list[int] = []
         cols: list[int] = []
         for i, text in enumerate(templates):
