@@ -1,4 +1,8 @@
-"""``analytics-pipeline``: the command line for operators and the Makefile."""
+"""``analytics-pipeline``: the command line for operators and the Makefile.
+
+Argument parsing only: each command calls a task (analytics_pipeline.tasks) or a core function.
+Commands import what they need when they run, so ``--help`` and ``mongo status`` stay fast.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,8 +10,12 @@ import os
 import sys
 from pathlib import Path
 
+from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
+from analytics_pipeline.core.detection.training import TrainingConfig
 from analytics_pipeline.core.redaction import redact
-from analytics_pipeline.settings import ensure_dagster_home, get_settings
+from analytics_pipeline.core.settings import DEFAULT_LOCAL_MONGO_PORT, ensure_dagster_home, get_settings
+
+TRAINING_DEFAULTS = TrainingConfig()  # the one home of the hyperparameter defaults
 
 
 def _positive(kind: type):
@@ -23,14 +31,14 @@ def _positive(kind: type):
 
 
 def _logs_collection(args: argparse.Namespace):
-    from analytics_pipeline.core.log_store import LOGS_COLLECTION
+    from analytics_pipeline.core.logs.store import LOGS_COLLECTION
     from analytics_pipeline.resources.mongodb import MongoDBResource
 
     return MongoDBResource(uri=getattr(args, "mongodb_uri", None) or None).db()[LOGS_COLLECTION]
 
 
 def cmd_mongo(args: argparse.Namespace) -> int:
-    from analytics_pipeline import local_mongo
+    from analytics_pipeline.local import mongo_server as local_mongo
 
     data_dir = get_settings().local_mongo_dir
     if args.action == "start":
@@ -46,7 +54,7 @@ def cmd_mongo(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from analytics_pipeline.ingest import seed_synthetic
+    from analytics_pipeline.synthetic.seeding import seed_synthetic
 
     report = seed_synthetic(_logs_collection(args), days=args.days, logs_per_minute=args.logs_per_minute,
                             seed=args.seed)
@@ -55,7 +63,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from analytics_pipeline.ingest import load_file
+    from analytics_pipeline.tasks.loading import load_file
 
     report = load_file(_logs_collection(args), Path(args.file))
     print(f"read {report.received:,} records: inserted {report.inserted:,}, "
@@ -66,9 +74,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from analytics_pipeline.core.log_store import read_latest
-    from analytics_pipeline.core.training import TrainingConfig
-    from analytics_pipeline.workflows import logs_from_file, train_and_register
+    from analytics_pipeline.core.logs.files import logs_from_file
+    from analytics_pipeline.core.logs.store import read_latest
+    from analytics_pipeline.tasks.training import train_and_register
 
     config = TrainingConfig(detector=args.detector, contamination=args.contamination,
                             n_estimators=args.n_estimators, test_size=args.test_size)
@@ -86,17 +94,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = get_settings()
     out = train_and_register(result.logs, config, Path(args.output_dir or settings.saved_models_dir),
                              settings.mlflow_tracking_uri, source)
-    print(f"MLflow run {out['run_id']}, registered version {out['version']}")
+    print(f"MLflow run {out.candidate.run_id}, registered version {out.candidate.version}")
     for key in ("precision", "recall", "f1", "roc_auc", "pr_auc", "false_positive_rate", "anomaly_rate",
                 "training_time_s", "model_size_bytes"):
-        value = out["metrics"].get(key)
+        value = out.candidate.metrics.get(key)
         print(f"  {key:>20}: {'n/a (no labels)' if value is None else f'{value:.4f}'}")
-    print(("promoted to champion: " if out["promoted"] else "not promoted: ") + out["reason"])
+    print(("promoted to champion: " if out.promotion.promoted else "not promoted: ") + out.promotion.decision.reason)
     return 0
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from analytics_pipeline.workflows import detect_file
+    from analytics_pipeline.tasks.detection import detect_file
 
     counts = detect_file(Path(args.file), Path(args.output), model_path=args.model_path, alias=args.alias)
     print(f"scored {counts['scored']:,} records ({counts['anomalies']:,} anomalies, "
@@ -105,7 +113,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from analytics_pipeline import local_mongo
+    from analytics_pipeline.local import mongo_server as local_mongo
 
     settings = get_settings()
     ensure_dagster_home(settings.dagster_home)
@@ -121,7 +129,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from analytics_pipeline.demo import run_demo
+    from analytics_pipeline.tasks.demo import run_demo
 
     return run_demo(partition=args.partition, logs_per_minute=args.logs_per_minute)
 
@@ -157,11 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
     p.add_argument("--input", help="a .jsonl or .parquet log file (with --data-source file)")
     p.add_argument("--limit", type=_positive(int), default=50_000, help="newest N logs")
-    p.add_argument("--detector", default="isolation_forest",
-                   choices=["isolation_forest", "one_class_svm", "local_outlier_factor", "ensemble"])
-    p.add_argument("--contamination", type=_positive(float), default=0.1)
-    p.add_argument("--n-estimators", type=_positive(int), default=100)
-    p.add_argument("--test-size", type=_positive(float), default=0.2)
+    p.add_argument("--detector", default=TRAINING_DEFAULTS.detector, choices=DETECTOR_NAMES)
+    p.add_argument("--contamination", type=_positive(float), default=TRAINING_DEFAULTS.contamination)
+    p.add_argument("--n-estimators", type=_positive(int), default=TRAINING_DEFAULTS.n_estimators)
+    p.add_argument("--test-size", type=_positive(float), default=TRAINING_DEFAULTS.test_size)
     p.add_argument("--output-dir", help="default: saved_models/")
     p.set_defaults(func=cmd_train)
 
@@ -182,7 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "port", None) is None and args.command == "mongo":
-        from analytics_pipeline.settings import DEFAULT_LOCAL_MONGO_PORT
         args.port = DEFAULT_LOCAL_MONGO_PORT
     try:
         return args.func(args)

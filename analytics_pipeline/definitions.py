@@ -4,7 +4,7 @@ from dagster import Definitions
 from analytics_pipeline.assets.detection import anomalies, scored_logs
 from analytics_pipeline.assets.features import log_features
 from analytics_pipeline.assets.ingestion import raw_logs
-from analytics_pipeline.assets.matrix import model_matrix_summary
+from analytics_pipeline.assets.experiments import model_matrix_summary
 from analytics_pipeline.assets.modeling import anomaly_model, champion_model
 from analytics_pipeline.jobs import model_matrix_job, weekly_pipeline_job
 from analytics_pipeline.resources.mlflow_tracking import MLflowResource

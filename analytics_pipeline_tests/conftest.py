@@ -14,21 +14,9 @@ from typing import Iterator
 import pymongo
 import pytest
 
-from analytics_pipeline import local_mongo
-from analytics_pipeline.processes import free_port
+from analytics_pipeline.local import mongo_server as local_mongo
+from analytics_pipeline.local.processes import free_port
 
-def _shared_data() -> Path:
-    """The team's shared data: $ANALYTICS_PIPELINE_SHARED_DATA, ../shared/data beside the
-    checkout (as CI lays it out), or the workplace's /work/shared/data."""
-    candidates = [os.environ.get("ANALYTICS_PIPELINE_SHARED_DATA"),
-                  Path(__file__).resolve().parents[2] / "shared" / "data", "/work/shared/data"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "bgl_2k.jsonl").exists():
-            return Path(candidate)
-    raise RuntimeError("bgl_2k.jsonl not found: set ANALYTICS_PIPELINE_SHARED_DATA to the shared/data folder")
-
-
-SHARED_DATA = _shared_data()
 
 
 @pytest.fixture(scope="session", autouse=True)

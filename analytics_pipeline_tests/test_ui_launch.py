@@ -11,8 +11,8 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from analytics_pipeline.processes import free_port, group_alive, http_ok, start_process_group, stop_process_group, wait_until
-from analytics_pipeline.settings import PROJECT_ROOT
+from analytics_pipeline.local.processes import free_port, group_alive, http_ok, start_process_group, stop_process_group, wait_until
+from analytics_pipeline.core.settings import PROJECT_ROOT
 
 WEEK = "2026-11-08"
 

@@ -17,13 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psutil  # noqa: E402
 import pymongo  # noqa: E402
 
-from analytics_pipeline import local_mongo  # noqa: E402
-from analytics_pipeline.core.anomaly_store import replace_partition  # noqa: E402
-from analytics_pipeline.core.inference import score_logs  # noqa: E402
-from analytics_pipeline.core.tracking import model_metadata  # noqa: E402
-from analytics_pipeline.core.training import TrainingConfig, train  # noqa: E402
-from analytics_pipeline.processes import free_port  # noqa: E402
-from analytics_pipeline.synthetic import generate_logs  # noqa: E402
+from analytics_pipeline.local import mongo_server as local_mongo  # noqa: E402
+from analytics_pipeline.core.scoring.anomaly_store import replace_partition  # noqa: E402
+from analytics_pipeline.core.scoring.scorer import score_logs  # noqa: E402
+from analytics_pipeline.core.lifecycle.runs import model_metadata  # noqa: E402
+from analytics_pipeline.core.detection.training import TrainingConfig, train  # noqa: E402
+from analytics_pipeline.local.processes import free_port  # noqa: E402
+from analytics_pipeline.synthetic.generator import generate_logs  # noqa: E402
 from common import Figure, main  # noqa: E402
 
 

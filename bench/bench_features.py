@@ -4,7 +4,7 @@
   (and, separately, the one-pass ``fit_transform`` a Pipeline uses), each timed once in a fresh
   spawned process; the peak RSS is that process's, generating the logs included.
 - One log through a fitted featurizer, as a one-row DataFrame and as a dict: median of 1000 calls.
-- The row-by-row reference (bench/reference_features.py) against LogFeaturizer on the same 5k
+- The row-by-row reference (analytics_pipeline_tests/core/features/reference_featurizer.py, the tests' oracle) against LogFeaturizer on the same 5k
   logs (quick: 1k), side by side in this process; the ratio is their throughputs.
 
 Usage: python bench/bench_features.py [--quick]
@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pandas as pd  # noqa: E402
 
-from analytics_pipeline.core.features import LogFeaturizer  # noqa: E402
-from analytics_pipeline.synthetic import generate_logs  # noqa: E402
+from analytics_pipeline.core.features.featurizer import LogFeaturizer  # noqa: E402
+from analytics_pipeline.synthetic.generator import generate_logs  # noqa: E402
 from common import Figure, main, median_ms, peak_rss_mb, run_isolated, timed  # noqa: E402
-from reference_features import reference_transform  # noqa: E402
+from analytics_pipeline_tests.core.features.reference_featurizer import reference_transform  # noqa: E402
 
 GOAL_SECONDS = 10.0
 GOAL_PEAK_MB = 1536.0

@@ -33,13 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analytics_pipeline.core import text  # noqa: E402
-from analytics_pipeline.core.evaluation import precision_at_k  # noqa: E402
-from analytics_pipeline.core.explain import LATENCY_TYPES  # noqa: E402
-from analytics_pipeline.core.inference import AnomalyDetector  # noqa: E402
-from analytics_pipeline.core.tracking import model_metadata  # noqa: E402
-from analytics_pipeline.core.training import TrainingConfig, train  # noqa: E402
-from analytics_pipeline.synthetic import generate_logs  # noqa: E402
+from analytics_pipeline.core.features import text  # noqa: E402
+from analytics_pipeline.core.detection.evaluation import precision_at_k  # noqa: E402
+from analytics_pipeline.core.detection.explain import LATENCY_TYPES  # noqa: E402
+from analytics_pipeline.core.scoring.detector import AnomalyDetector  # noqa: E402
+from analytics_pipeline.core.lifecycle.runs import model_metadata  # noqa: E402
+from analytics_pipeline.core.detection.training import TrainingConfig, train  # noqa: E402
+from analytics_pipeline.synthetic.generator import generate_logs  # noqa: E402
 from common import best_of_two, Figure, main  # noqa: E402
 
 RATE_PER_MINUTE = 1_000_000 / (30 * 24 * 60)  # 1M logs in the pipeline's 30-day window

@@ -11,9 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import mlflow  # noqa: E402
 
-from analytics_pipeline.core import tracking  # noqa: E402
-from analytics_pipeline.core.training import TrainingConfig, train  # noqa: E402
-from analytics_pipeline.synthetic import generate_logs  # noqa: E402
+from analytics_pipeline.core.lifecycle import registry, runs  # noqa: E402
+from analytics_pipeline.core.detection.training import TrainingConfig, train  # noqa: E402
+from analytics_pipeline.synthetic.generator import generate_logs  # noqa: E402
 from common import Figure, main  # noqa: E402
 
 
@@ -23,15 +23,15 @@ def run(quick: bool = False) -> list[Figure]:
     trained = train(logs, TrainingConfig())
     times, register = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        tracking.configure(f"sqlite:///{tmp}/mlflow.db")
+        runs.configure(f"sqlite:///{tmp}/mlflow.db")
         for _ in range(2 if quick else 5):
             with mlflow.start_run():
                 t0 = time.perf_counter()
-                info = tracking.log_pipeline_model(trained.pipeline, tracking.input_example(logs),
-                                                   tracking.model_metadata(trained, {}))
+                info = runs.log_pipeline_model(trained.pipeline, runs.input_example(logs),
+                                                   runs.model_metadata(trained, {}))
                 times.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            tracking.register_challenger(info.model_uri, {"bench": "1"})
+            registry.register_challenger(info.model_uri, {"bench": "1"})
             register.append(time.perf_counter() - t0)
     best = min(times)
     return [

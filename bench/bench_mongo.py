@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pymongo  # noqa: E402
 
-from analytics_pipeline import local_mongo  # noqa: E402
-from analytics_pipeline.processes import free_port  # noqa: E402
+from analytics_pipeline.local import mongo_server as local_mongo  # noqa: E402
+from analytics_pipeline.local.processes import free_port  # noqa: E402
 from common import Figure, main, run_isolated  # noqa: E402
 
 END = datetime(2026, 11, 15, tzinfo=timezone.utc)
@@ -25,8 +25,8 @@ DAYS = 30
 
 def _seed(uri: str, n_target: int) -> tuple[int, float, float]:
     """Generate and insert about ``n_target`` logs over 30 days; (docs, generate s, insert s)."""
-    from analytics_pipeline.core import log_store
-    from analytics_pipeline.synthetic import generate_logs, to_documents
+    from analytics_pipeline.core.logs import store as log_store
+    from analytics_pipeline.synthetic.generator import generate_logs, to_documents
 
     col = pymongo.MongoClient(uri)["bench"]["logs"]
     col.drop()
@@ -41,7 +41,7 @@ def _seed(uri: str, n_target: int) -> tuple[int, float, float]:
 
 
 def _pull_ours(uri: str) -> int:
-    from analytics_pipeline.core import log_store
+    from analytics_pipeline.core.logs import store as log_store
 
     col = pymongo.MongoClient(uri)["bench"]["logs"]
     return len(log_store.read_window(col, END - timedelta(days=DAYS), END).logs)
@@ -55,7 +55,7 @@ def _pull_raw_cursor(uri: str) -> int:
 def _pull_bare_arrow(uri: str) -> int:
     from pymongoarrow.api import find_arrow_all
 
-    from analytics_pipeline.core.log_store import ARROW_SCHEMA
+    from analytics_pipeline.core.logs.store import ARROW_SCHEMA
 
     col = pymongo.MongoClient(uri)["bench"]["logs"]
     return find_arrow_all(col, {"timestamp": {"$gte": END - timedelta(days=DAYS), "$lt": END}},

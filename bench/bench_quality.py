@@ -31,12 +31,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
-from analytics_pipeline.core import schema  # noqa: E402
-from analytics_pipeline.core.evaluation import evaluate  # noqa: E402
-from analytics_pipeline.core.training import (  # noqa: E402
-    TrainingConfig, build_pipeline, holdout_metrics, model_size_bytes, time_split,
+from analytics_pipeline.core.logs import schema  # noqa: E402
+from analytics_pipeline.core.detection.evaluation import evaluate  # noqa: E402
+from analytics_pipeline.core.detection.training import (  # noqa: E402
+    PRESETS, build_pipeline, holdout_metrics, model_size_bytes, time_split,
 )
-from analytics_pipeline.synthetic import generate_logs  # noqa: E402
+from analytics_pipeline.synthetic.generator import generate_logs  # noqa: E402
 from bench_features import RATE_PER_MINUTE, synthetic_logs  # noqa: E402
 from common import Figure, main, run_isolated, timed  # noqa: E402
 
@@ -51,19 +51,11 @@ SEED_FIGURES = {"precision": 0.87, "recall": 0.82, "f1": 0.84, "false_positive_r
 GOAL_BGL_AUC = 0.90
 GOAL_50K_S, GOAL_WINDOW_S, GOAL_PEAK_MB, GOAL_MODEL_MB = 3.0, 30.0, 2048.0, 2.3
 
-# The seed's plain 78-feature forest (global standard scaling, splits on every feature), the
-# production default (robust scaling within each service, a forest that splits on the rolling
-# window's latency and error share only: features.HEALTH_FEATURES; the seed's contamination 0.1),
-# and the recommended setting for data with about 3% anomalies (contamination 0.03).
-CONFIGS: dict[str, TrainingConfig] = {
-    "seed": TrainingConfig(scaler_type="standard", split_on="all"),
-    "default": TrainingConfig(),
-    "recommended": TrainingConfig(contamination=0.03),
-}
+CONFIGS = PRESETS
 
 
 def build(name: str) -> Pipeline:
-    """The unfitted Pipeline of a configuration of :data:`CONFIGS`."""
+    """The unfitted Pipeline of a named configuration (core.detection.training.PRESETS)."""
     return build_pipeline(CONFIGS[name])
 
 

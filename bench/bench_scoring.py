@@ -19,7 +19,7 @@ from joblib import parallel_backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analytics_pipeline.core.detectors import IsolationForestDetector  # noqa: E402
+from analytics_pipeline.core.detection.forest import IsolationForestDetector  # noqa: E402
 from common import best_of_two, Figure, main, median_ms, timed  # noqa: E402
 
 N_FEATURES = 78

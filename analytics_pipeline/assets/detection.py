@@ -2,14 +2,14 @@
 import json
 
 import pandas as pd
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Failure, MaterializeResult, Output, asset
 
-from analytics_pipeline.assets.metadata import counts_table
-from analytics_pipeline.core import tracking
-from analytics_pipeline.core.anomaly_store import ANOMALIES_COLLECTION, replace_partition
-from analytics_pipeline.core.health import health_summary
-from analytics_pipeline.core.inference import score_logs
-from analytics_pipeline.core.summaries import markdown_preview
+from analytics_pipeline.assets import metadata
+from analytics_pipeline.core.lifecycle.registry import load_model, version_by_alias
+from analytics_pipeline.core.registry_names import CHAMPION, MODEL_NAME
+from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, replace_partition
+from analytics_pipeline.core.scoring.health import health_summary, health_table
+from analytics_pipeline.core.scoring.scorer import score_logs
 from analytics_pipeline.partitions import weekly_partitions
 from analytics_pipeline.resources.mlflow_tracking import MLflowResource
 from analytics_pipeline.resources.mongodb import MongoDBResource
@@ -18,24 +18,16 @@ from analytics_pipeline.resources.mongodb import MongoDBResource
 _NESTED = ("contributors", "recommended_actions")
 
 
-def _health_markdown(health: dict) -> str:
-    rows = sorted(health["services"].items(), key=lambda kv: kv[1]["health_score"])
-    lines = [f"**Overall health: {health['overall']['health_score']:.1f} / 100**", "",
-             "| service | health | anomalies | logs |", "|---|---:|---:|---:|"]
-    lines += [f"| {s} | {v['health_score']:.1f} | {v['anomalies']:,} | {v['logs']:,} |" for s, v in rows]
-    return "\n".join(lines)
-
-
 @asset(partitions_def=weekly_partitions, io_manager_key="parquet_io_manager", group_name="detection",
        deps=["champion_model"], kinds={"mlflow", "pandas", "parquet"})
 def scored_logs(context: AssetExecutionContext, raw_logs: pd.DataFrame,
                 mlflow_tracking: MLflowResource) -> Output[pd.DataFrame]:
     """Every log of the window with score, severity, type, explanation, by ``@champion``."""
     mlflow_tracking.setup()
-    champion = tracking.version_by_alias(tracking.CHAMPION)
+    champion = version_by_alias(CHAMPION)
     if champion is None:
-        raise Failure(description=f"no champion registered for {tracking.MODEL_NAME}: train a model first")
-    model = tracking.load_model(f"models:/{tracking.MODEL_NAME}@{tracking.CHAMPION}").unwrap_python_model()
+        raise Failure(description=f"no champion registered for {MODEL_NAME}: train a model first")
+    model = load_model(int(champion.version)).unwrap_python_model()
     scored = score_logs(model.pipeline, model.metadata, raw_logs, model_version=int(champion.version))
     health = health_summary(scored)
     anomalies = scored[scored["is_anomaly"]]
@@ -48,12 +40,12 @@ def scored_logs(context: AssetExecutionContext, raw_logs: pd.DataFrame,
         "model_version": int(champion.version),
         "anomalies": len(anomalies),
         "anomaly_rate": float(len(anomalies) / len(scored)) if len(scored) else 0.0,
-        "severity_counts": counts_table(scored["severity"].value_counts().to_dict(), "severity"),
-        "anomaly_type_counts": counts_table(anomalies["anomaly_type"].value_counts().to_dict(), "type"),
-        "health": MetadataValue.md(_health_markdown(health)),
-        "health_summary": MetadataValue.json(health),
-        "top_anomalies": MetadataValue.md(markdown_preview(
-            top[["timestamp", "service", "severity", "anomaly_type", "anomaly_score", "message"]].round(3))),
+        "severity_counts": metadata.counts_table(scored["severity"].value_counts().to_dict(), "severity"),
+        "anomaly_type_counts": metadata.counts_table(anomalies["anomaly_type"].value_counts().to_dict(), "type"),
+        "health": metadata.md(health_table(health)),
+        **metadata.to_metadata({"health_summary": health}),
+        "top_anomalies": metadata.frame_table(
+            top[["timestamp", "service", "severity", "anomaly_type", "anomaly_score", "message"]].round(3)),
     })
 
 
@@ -68,5 +60,5 @@ def anomalies(context: AssetExecutionContext, scored_logs: pd.DataFrame, mongodb
     return MaterializeResult(metadata={
         "inserted": counts["inserted"], "replaced": counts["deleted"],
         "collection": f"{mongodb.db().name}.{ANOMALIES_COLLECTION}",
-        "by_severity": counts_table(found["severity"].value_counts().to_dict(), "severity"),
+        "by_severity": metadata.counts_table(found["severity"].value_counts().to_dict(), "severity"),
     })

@@ -2,21 +2,18 @@
 import numpy as np
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Config, MetadataValue,
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Config,
     Output, asset,
 )
 from pydantic import Field
 
-from analytics_pipeline.assets.metadata import counts_table
-from analytics_pipeline.core.features import LogFeaturizer
-from analytics_pipeline.core.summaries import markdown_preview
+from analytics_pipeline.assets import metadata
+from analytics_pipeline.core.features.featurizer import FEATURE_COUNT, SCALER_TYPES, LogFeaturizer
+from analytics_pipeline.core.detection.training import TrainingConfig
 from analytics_pipeline.partitions import weekly_partitions
 
-EXPECTED_FEATURES = 78
-
-
 class LogFeaturesConfig(Config):
-    scaler_type: str = Field(default="per_service", description="per_service, standard, robust, minmax or none")
+    scaler_type: str = Field(default=TrainingConfig().scaler_type, description=", ".join(SCALER_TYPES))
 
 
 @asset(
@@ -41,16 +38,16 @@ def log_features(context: AssetExecutionContext, config: LogFeaturesConfig, raw_
         "shape": f"{frame.shape[0]} x {frame.shape[1]}",
         "dagster/row_count": len(frame),
         "n_features": frame.shape[1],
-        "constant_features": MetadataValue.json(constant),
-        "null_counts": MetadataValue.json(nulls),
-        "top_tfidf_terms": counts_table({k.removeprefix("tfidf_"): round(float(v), 4) for k, v in top_terms.items()}, "term"),
-        "service_slots": MetadataValue.json([str(s) for s in featurizer.services_]),
-        "preview": MetadataValue.md(markdown_preview(frame.iloc[:, :12].round(3), rows=5)),
+        **metadata.to_metadata({"constant_features": constant, "null_counts": nulls,
+                                "service_slots": [str(s) for s in featurizer.services_]}),
+        "top_tfidf_terms": metadata.counts_table(
+            {k.removeprefix("tfidf_"): round(float(v), 4) for k, v in top_terms.items()}, "term", "mean weight"),
+        "preview": metadata.frame_table(frame.iloc[:, :12].round(3), rows=5),
     })
     finite = bool(np.isfinite(matrix).all())
     yield AssetCheckResult(
         check_name="exactly_78_finite_features",
-        passed=frame.shape[1] == EXPECTED_FEATURES and finite,
+        passed=frame.shape[1] == FEATURE_COUNT and finite,
         severity=AssetCheckSeverity.ERROR,
         metadata={"n_features": frame.shape[1], "all_finite": finite},
     )

@@ -2,15 +2,14 @@
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Config,
-    MetadataValue, Output, asset,
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Config, Output, asset,
 )
 from pydantic import Field
 
-from analytics_pipeline.assets.metadata import counts_table, to_metadata
-from analytics_pipeline.core.schema import LOG_COLUMNS
-from analytics_pipeline.core.summaries import markdown_preview, window_summary
-from analytics_pipeline.core.windows import WINDOW_DAYS, window_for_partition
+from analytics_pipeline.assets.metadata import counts_table, frame_table, to_metadata
+from analytics_pipeline.core.logs.schema import LOG_COLUMNS
+from analytics_pipeline.core.logs.summaries import window_summary
+from analytics_pipeline.core.logs.windows import WINDOW_DAYS, window_for_partition
 from analytics_pipeline.partitions import weekly_partitions
 from analytics_pipeline.resources.mongodb import MongoDBResource
 
@@ -48,8 +47,7 @@ def raw_logs(context: AssetExecutionContext, config: RawLogsConfig, mongodb: Mon
         "level_counts": counts_table(summary["level_counts"], "level"),
         "service_counts": counts_table(summary["service_counts"], "service"),
         "bad_counts": counts_table(summary["bad_counts"], "reason"),
-        "preview": MetadataValue.md(markdown_preview(
-            result.logs[["timestamp", "level", "service", "message", "response_time", "status_code"]])),
+        "preview": frame_table(result.logs[["timestamp", "level", "service", "message", "response_time", "status_code"]]),
     })
 
     schema_ok = tuple(result.logs.columns) == LOG_COLUMNS and isinstance(

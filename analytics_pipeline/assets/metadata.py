@@ -1,9 +1,18 @@
-"""Turning the core's plain summaries into Dagster metadata values."""
+"""Every Dagster metadata value the assets show: the core's summaries and Markdown, wrapped.
+
+Markdown that people also want outside Dagster (notebooks, the CLI, reports) is built in core
+(core.markdown and the packages' own ``*_table`` functions); this module only wraps it.
+"""
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any, Mapping
 
+import pandas as pd
 from dagster import MetadataValue
+
+from analytics_pipeline.core import markdown
 
 
 def to_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -19,8 +28,25 @@ def to_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def counts_table(counts: Mapping[str, int], key_name: str) -> MetadataValue:
+def counts_table(counts: Mapping[str, Any], key_name: str, value_name: str = "count") -> MetadataValue:
     """A small Markdown table of counts, largest first."""
-    rows = sorted(counts.items(), key=lambda kv: -kv[1])
-    lines = [f"| {key_name} | count |", "|---|---:|"] + [f"| {k} | {v:,} |" for k, v in rows]
-    return MetadataValue.md("\n".join(lines) if rows else "_none_")
+    return MetadataValue.md(markdown.counts_table(counts, key_name, value_name))
+
+
+def frame_table(frame: pd.DataFrame, rows: int = 10) -> MetadataValue:
+    """The first rows of a frame as a Markdown table, long texts shortened."""
+    return MetadataValue.md(markdown.frame_table(frame, rows=rows))
+
+
+def md(text: str) -> MetadataValue:
+    """Markdown built in core."""
+    return MetadataValue.md(text)
+
+
+def images(paths: Mapping[str, Path]) -> MetadataValue:
+    """PNG plots inlined as Markdown images (the Dagster UI renders data URIs)."""
+    parts = []
+    for name, path in paths.items():
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        parts.append(f"**{name}**\n\n![{name}](data:image/png;base64,{data})")
+    return MetadataValue.md("\n\n".join(parts))

@@ -1,71 +1,49 @@
 """``anomaly_model`` (train, evaluate, register a challenger) and ``champion_model`` (the gate)."""
-import base64
-from pathlib import Path
-
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Config, Failure,
-    MetadataValue, Output, asset,
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, Config, Failure, Output, asset,
 )
 from pydantic import Field
 
-from analytics_pipeline.assets.metadata import to_metadata
-from analytics_pipeline.core import gate, tracking, training
-from analytics_pipeline.core.promotion import promote_if_better
-from analytics_pipeline.core.detectors import DETECTOR_NAMES
-from analytics_pipeline.core.windows import window_for_partition
+from analytics_pipeline.assets import metadata
+from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
+from analytics_pipeline.core.detection.training import (
+    SPLIT_ON, TrainingConfig, holdout_of, parse_max_samples, train,
+)
+from analytics_pipeline.core.features.featurizer import SCALER_TYPES
+from analytics_pipeline.core.lifecycle.candidate import ModelCandidate, register_candidate
+from analytics_pipeline.core.lifecycle.gate import GatePolicy
+from analytics_pipeline.core.lifecycle.promotion import promote_if_better
+from analytics_pipeline.core.lifecycle.registry import champion_history
+from analytics_pipeline.core.logs.windows import window_for_partition
+from analytics_pipeline.core.registry_names import MODEL_NAME
+from analytics_pipeline.core.settings import get_settings
 from analytics_pipeline.partitions import weekly_partitions
 from analytics_pipeline.resources.mlflow_tracking import MLflowResource
-from analytics_pipeline.settings import get_settings
+
+_TRAINING = TrainingConfig()  # the one home of the defaults (the CLI uses it too)
+_GATE = GatePolicy()
 
 
 class AnomalyModelConfig(Config):
-    """Hyperparameters, editable in the launchpad (defaults from the seed)."""
+    """Hyperparameters, editable in the launchpad (defaults: core.detection.training.TrainingConfig)."""
 
-    detector: str = Field(default="isolation_forest", description=f"one of {', '.join(DETECTOR_NAMES)}")
-    n_estimators: int = Field(default=100, ge=1)
-    max_samples: str = Field(default="auto", description='"auto", a row count (256) or a share (0.5)')
-    contamination: float = Field(default=0.1, gt=0, le=0.5)
-    max_features: float = Field(default=1.0, gt=0, le=1.0)
-    random_state: int = 42
-    n_jobs: int = -1
-    test_size: float = Field(default=0.2, gt=0, lt=1)
-    min_training_samples: int = Field(default=100, ge=2)
-    scaler_type: str = Field(default="per_service", description="per_service, standard, robust, minmax or none")
-    split_on: str = Field(default="health", description='"health": the forest splits on rt_mean, rt_median, '
-                          'error_rate (measured best); "all": on all 78 features')
+    detector: str = Field(default=_TRAINING.detector, description=f"one of {', '.join(DETECTOR_NAMES)}")
+    n_estimators: int = Field(default=_TRAINING.n_estimators, ge=1)
+    max_samples: str = Field(default=str(_TRAINING.max_samples),
+                             description='"auto", a row count (256) or a share (0.5)')
+    contamination: float = Field(default=_TRAINING.contamination, gt=0, le=0.5)
+    max_features: float = Field(default=_TRAINING.max_features, gt=0, le=1.0)
+    random_state: int = _TRAINING.random_state
+    n_jobs: int = _TRAINING.n_jobs
+    test_size: float = Field(default=_TRAINING.test_size, gt=0, lt=1)
+    min_training_samples: int = Field(default=_TRAINING.min_training_samples, ge=2)
+    scaler_type: str = Field(default=_TRAINING.scaler_type, description=", ".join(SCALER_TYPES))
+    split_on: str = Field(default=_TRAINING.split_on, description=" or ".join(f'"{s}"' for s in SPLIT_ON)
+                          + ': "health" splits on rt_mean, rt_median, error_rate (measured best), "all" on all 78')
 
-    def training_config(self) -> training.TrainingConfig:
-        params = self.model_dump()
-        params["max_samples"] = parse_max_samples(self.max_samples)
-        return training.TrainingConfig(**params)
-
-
-def parse_max_samples(text: str) -> str | int | float:
-    """'auto', an int row count or a float share, as IsolationForest takes it."""
-    text = text.strip()
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        share = float(text)
-    except ValueError:
-        raise ValueError(f'max_samples must be "auto", an integer or a share in (0, 1], got {text!r}') from None
-    if not 0 < share <= 1:
-        raise ValueError(f"max_samples share must be in (0, 1], got {share}")
-    return share
-
-
-def image_markdown(paths: dict[str, Path]) -> str:
-    """PNG plots inlined as Markdown images (the Dagster UI renders data URIs)."""
-    parts = []
-    for name, path in paths.items():
-        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        parts.append(f"**{name}**\n\n![{name}](data:image/png;base64,{data})")
-    return "\n\n".join(parts)
+    def training_config(self) -> TrainingConfig:
+        return TrainingConfig(**{**self.model_dump(), "max_samples": parse_max_samples(self.max_samples)})
 
 
 @asset(
@@ -76,37 +54,32 @@ def image_markdown(paths: dict[str, Path]) -> str:
     kinds={"scikit-learn", "mlflow"},
 )
 def anomaly_model(context: AssetExecutionContext, config: AnomalyModelConfig, raw_logs: pd.DataFrame,
-                  mlflow_tracking: MLflowResource) -> Output[dict]:
+                  mlflow_tracking: MLflowResource) -> Output[ModelCandidate]:
     """Trains featurizer + detector on the earlier 80% of the window, evaluates on the rest,
     logs one MLflow run and registers the model as a new version with alias ``challenger``."""
     try:
-        cfg = config.training_config()
-        trained = training.train(raw_logs, cfg)
+        trained = train(raw_logs, config.training_config())
     except ValueError as exc:  # too few logs or a bad hyperparameter: fail clearly, touch nothing
         raise Failure(description=str(exc)) from None
     mlflow_tracking.setup()
     start, end = window_for_partition(context.partition_key)
-    tags = {"partition": context.partition_key, "dagster_run_id": context.run_id,
-            "window_start": start.isoformat(), "window_end": end.isoformat(),
-            "train_rows": trained.train_rows, "holdout_rows": trained.holdout_rows}
-    run_id, model_uri, plots = tracking.log_training_run(trained, raw_logs, tags, run_name=f"train-{context.partition_key}")
-    version = tracking.register_challenger(model_uri, {**tags, "mlflow_run_id": run_id})
-    context.log.info(f"registered {tracking.MODEL_NAME} v{version.version} as challenger (run {run_id})")
-    result = {"version": int(version.version), "run_id": run_id, "model_uri": model_uri,
-              "partition": context.partition_key, "metrics": trained.metrics, "params": cfg.as_params()}
-    return Output(result, metadata={
-        "model_version": int(version.version),
-        "mlflow_run_id": run_id,
-        **to_metadata({k: v for k, v in trained.metrics.items() if isinstance(v, (int, float))}),
-        "plots": MetadataValue.md(image_markdown(plots)),
+    tags = {"dagster_run_id": context.run_id, "window_start": start.isoformat(), "window_end": end.isoformat()}
+    candidate, plots = register_candidate(trained, raw_logs, context.partition_key, tags,
+                                          run_name=f"train-{context.partition_key}")
+    context.log.info(f"registered {MODEL_NAME} v{candidate.version} as challenger (run {candidate.run_id})")
+    return Output(candidate, metadata={
+        "model_version": candidate.version,
+        "mlflow_run_id": candidate.run_id,
+        **metadata.to_metadata({k: v for k, v in candidate.metrics.items() if isinstance(v, (int, float))}),
+        "plots": metadata.images(plots),
     })
 
 
 class ChampionGateConfig(Config):
-    auc_tolerance: float = Field(default=0.01, ge=0)
-    min_f1_gain: float = Field(default=0.0, ge=0)
-    rate_tolerance: float = Field(default=0.5, gt=0)
-    separation_tolerance: float = Field(default=0.05, ge=0, lt=1)
+    auc_tolerance: float = Field(default=_GATE.auc_tolerance, ge=0)
+    min_f1_gain: float = Field(default=_GATE.min_f1_gain, ge=0)
+    rate_tolerance: float = Field(default=_GATE.rate_tolerance, gt=0)
+    separation_tolerance: float = Field(default=_GATE.separation_tolerance, ge=0, lt=1)
 
 
 @asset(
@@ -122,21 +95,26 @@ class ChampionGateConfig(Config):
     ],
 )
 def champion_model(context: AssetExecutionContext, config: ChampionGateConfig, raw_logs: pd.DataFrame,
-                   anomaly_model: dict, mlflow_tracking: MLflowResource):
-    """Scores challenger and champion on the same holdout; promotes only a better challenger."""
+                   anomaly_model: ModelCandidate, mlflow_tracking: MLflowResource):
+    """Scores the champion on the challenger's holdout and promotes only a better challenger
+    (the challenger's own holdout evaluation comes from training)."""
     mlflow_tracking.setup()
-    policy = gate.GatePolicy(**config.model_dump())
-    decision, champion_version = promote_if_better(raw_logs, anomaly_model, policy, get_settings().saved_models_dir)
+    try:
+        holdout = holdout_of(raw_logs, anomaly_model.holdout)
+    except ValueError as exc:
+        raise Failure(description=str(exc)) from None
+    result = promote_if_better(anomaly_model, holdout, GatePolicy(**config.model_dump()),
+                               get_settings().saved_models_dir)
+    decision = result.decision
     context.log.info(f"gate: {'PROMOTED' if decision.promote else 'kept champion'}: {decision.reason}")
-    yield Output({"champion_version": champion_version, "challenger_version": anomaly_model["version"],
-                  "promoted": decision.promote, "reason": decision.reason, "rule": decision.rule},
-                 metadata={"champion_version": champion_version if champion_version is not None else -1,
-                           "challenger_version": anomaly_model["version"], "promoted": decision.promote,
-                           "rule": decision.rule, "reason": decision.reason,
-                           "compared": MetadataValue.json(decision.compared),
-                           "champion_history": MetadataValue.md(tracking.champion_history().to_markdown(index=False))})
-    yield AssetCheckResult(check_name="champion_exists", passed=champion_version is not None,
-                           severity=AssetCheckSeverity.ERROR,
-                           metadata={"champion_version": champion_version if champion_version is not None else -1})
+    champion = result.champion_version if result.champion_version is not None else -1
+    yield Output(result, metadata={
+        "champion_version": champion, "challenger_version": result.challenger_version,
+        "promoted": decision.promote, "rule": decision.rule, "reason": decision.reason,
+        "compared": metadata.to_metadata({"compared": decision.compared})["compared"],
+        "champion_history": metadata.frame_table(champion_history(), rows=50),
+    })
+    yield AssetCheckResult(check_name="champion_exists", passed=result.champion_version is not None,
+                           severity=AssetCheckSeverity.ERROR, metadata={"champion_version": champion})
     yield AssetCheckResult(check_name="challenger_passed_gate", passed=decision.promote,
                            severity=AssetCheckSeverity.WARN, metadata={"reason": decision.reason})

@@ -1,4 +1,1 @@
-"""The domain: schema, windows, features, detectors, evaluation, registry, inference.
-
-Nothing here imports Dagster, so every function is usable from notebooks, the CLI and tests.
-"""
+"""The domain: no Dagster import, usable from notebooks, the CLI and tests (see README "Layout")."""

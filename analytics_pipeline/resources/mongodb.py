@@ -8,11 +8,11 @@ from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 from pymongo.database import Database
 
-from analytics_pipeline import local_mongo
-from analytics_pipeline.core import log_store
+from analytics_pipeline.core.logs import store as log_store
 from analytics_pipeline.core.redaction import redact
-from analytics_pipeline.core.schema import ValidationResult
-from analytics_pipeline.settings import get_settings
+from analytics_pipeline.core.logs.schema import ValidationResult
+from analytics_pipeline.core.settings import get_settings
+from analytics_pipeline.local import mongo_server
 
 
 class MongoDBResource(ConfigurableResource):
@@ -33,7 +33,7 @@ class MongoDBResource(ConfigurableResource):
         settings = get_settings()
         if self.uri or settings.mongodb_uri:
             return self.uri or settings.mongodb_uri  # type: ignore[return-value]
-        return local_mongo.start(settings.local_mongo_dir).uri
+        return mongo_server.start(settings.local_mongo_dir).uri
 
     @property
     def redacted_uri(self) -> str:

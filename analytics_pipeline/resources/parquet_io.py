@@ -10,7 +10,7 @@ import pandas as pd
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 from pydantic import Field
 
-from analytics_pipeline.settings import get_settings
+from analytics_pipeline.core.settings import get_settings
 
 
 class ParquetIOManager(ConfigurableIOManager):

@@ -1,0 +1,1 @@
+"""Anomaly detectors, training and holdout evaluation, severity, explanations and plots."""

@@ -1,0 +1,309 @@
+"""Why a log was flagged: anomaly type, expected value and deviation, top contributing features.
+
+Explanations are computed for anomalies only, against what "normal" looked like in training (the
+feature profile stored with the model, see :func:`log_profile` and ``training.feature_profile``).
+
+Anomaly type: the first rule that matches, in this order ("the context" is the trailing rolling
+window of the log's service within the scored batch; rules that need it apply only when the batch
+covers that whole window before the log, so single logs are typed from their own fields):
+
+1. ``memory_leak``: the message speaks of memory (OutOfMemory, OOM, heap, GC, exit code 137).
+2. ``resource_spike``: it speaks of an exhausted or saturated resource (connection/worker pool,
+   too many connections or open files, CPU, disk full).
+3. ``throughput_drop`` (context): the service's logs in the window are at most 20% of its training
+   mean for that hour of the day (and that mean is at least 5 logs).
+4. ``error_rate_spike`` (context): an error row (ERROR/CRITICAL or status >= 500) while the
+   service's error rate in the window is at least 3x its training rate and at least 10%.
+5. ``latency_spike``: the response time is at least 3x the service's training median and above
+   its training p95.
+6. ``performance_degradation``: the response time is above the service's training p95, or
+   (context) the window's mean response time is at least 2x the training median.
+7. ``new_message_pattern``: the masked message template is new, or rare in training (under 1
+   in 10,000 training logs: a line seen only during past incidents is still news).
+8. ``unusual_pattern``: anything else (an unusual combination of otherwise ordinary values).
+
+``expected_value`` / ``deviation`` (deviation = observed / expected):
+
+- latency types (latency_spike, performance_degradation, memory_leak, resource_spike): the
+  service's training median response time in ms; observed is the log's response time, or the
+  window's mean response time when the log has none. None when neither is known.
+- error_rate_spike: the service's training error rate (share of ERROR/CRITICAL logs); observed is
+  the window's error rate; the expected rate is floored at 1% in the ratio.
+- throughput_drop: the service's training mean of logs per rolling window at that UTC hour;
+  observed is the window's log count (a ratio below 1).
+- new_message_pattern, unusual_pattern: None (there is no single expected number).
+
+Contributors: up to five model inputs outside their training [p05, p95] range, rarest first:
+beyond the training min/max, then outside [p01, p99], then outside [p05, p95]; ties by distance
+past the range in training standard deviations. A row with none gets its single input farthest
+from the training median. Values and ranges of the 13 continuous inputs are given in their
+original units (ms, seconds, counts, rates), the others (one-hot, TF-IDF) as the model sees them.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from analytics_pipeline.core.features.scaling import ServiceScaler
+from analytics_pipeline.core.features.text import as_text, mask_message, mask_messages
+
+ANOMALY_TYPES: tuple[str, ...] = (
+    "latency_spike", "error_rate_spike", "throughput_drop", "performance_degradation",
+    "resource_spike", "memory_leak", "new_message_pattern", "unusual_pattern",
+)
+LATENCY_TYPES = frozenset({"latency_spike", "performance_degradation", "memory_leak", "resource_spike"})
+
+RECOMMENDED_ACTIONS: dict[str, tuple[str, ...]] = {
+    "latency_spike": ("Check the service's dependencies and recent deploys for slow calls",
+                      "Inspect slow-query and GC logs around the spike",
+                      "Scale out if request volume rose"),
+    "performance_degradation": ("Compare latency with the previous release and traffic level",
+                                "Profile the slowest endpoints", "Check CPU and memory saturation"),
+    "error_rate_spike": ("Inspect the error messages and stack traces",
+                         "Check recent deploys and roll back if errors started with one",
+                         "Verify the health of upstream dependencies"),
+    "throughput_drop": ("Check the service's health checks and upstream traffic routing",
+                        "Look for timeouts, crashed workers or a stuck queue",
+                        "Verify the log shipping pipeline is not dropping logs"),
+    "resource_spike": ("Check connection pools, worker pools and queue depths",
+                       "Look for connection leaks or runaway clients",
+                       "Raise limits or scale out if demand is genuine"),
+    "memory_leak": ("Inspect heap usage and GC pauses over time",
+                    "Take a heap dump before the next restart",
+                    "Restart the affected instances to recover, then fix the leak"),
+    "new_message_pattern": ("Review the new message: new release, feature flag or failure mode?",
+                            "Add it to known patterns once triaged"),
+    "unusual_pattern": ("Review the log and its neighbours for context",
+                        "Mark it as a false positive if benign so the next model learns it"),
+}
+
+# (words one of which a message must hold, the pattern that decides): the cheap substring test
+# spares the regex, ~10 us a message, on the many messages that cannot match.
+_MEMORY = (("memory", "oom", "heap", "gc", "garbage", "137"),
+           re.compile(r"out ?of ?memory|\boom\b|\bheap\b|\bgc\b|garbage collect|memory leak|exit code 137"))
+_RESOURCE = (("pool", "satur", "too many", "cpu", "disk", "space", "descriptor"),
+             re.compile(r"pool (?:is )?(?:exhausted|saturated)|saturat|too many (?:connections|open files)"
+                        r"|\bcpu\b|disk (?:is )?full|no space left|file descriptors"))
+_MAX_CONTRIBUTORS = 5
+_COMMON_TEMPLATE_SHARE = 1e-4  # templates rarer than this in training count as new
+_ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
+
+
+def template_key(template: str) -> str:
+    """A short, stable key of a masked message template (stored in the profile, not the text)."""
+    return hashlib.blake2b(template.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def log_profile(logs: pd.DataFrame, window: pd.Timedelta) -> dict[str, Any]:
+    """Per-service baselines of the training logs for the type rules, and the common templates."""
+    if len(logs) == 0:
+        return {"service_error_rate": {}, "service_logs_per_window_by_hour": {}, "message_templates": []}
+    errors = logs["level"].isin(list(_ERROR_LEVELS))
+    error_rate = errors.groupby(logs["service"]).mean()
+    # Mean logs per rolling window at each UTC hour: count per (service, hour) over the hours seen.
+    ts = logs["timestamp"]
+    hour_of_day = ts.dt.hour
+    hours_seen = ts.dt.floor("h").drop_duplicates().dt.hour.value_counts()
+    per_hour = logs.groupby([logs["service"], hour_of_day]).size().unstack(fill_value=0)
+    per_hour = per_hour.reindex(columns=range(24), fill_value=0)
+    windows_per_hour = pd.Timedelta(hours=1) / window
+    rate = per_hour.div(hours_seen.reindex(range(24)).to_numpy() * windows_per_hour)
+    templates, codes = mask_messages(logs["message"].to_numpy())
+    counts = np.bincount(codes, minlength=len(templates))
+    common = np.flatnonzero(counts >= _COMMON_TEMPLATE_SHARE * len(logs))  # at most 10,000
+    return {
+        "service_error_rate": {str(s): float(r) for s, r in error_rate.items()},
+        "service_logs_per_window_by_hour": {
+            str(s): [None if not np.isfinite(v) else round(float(v), 3) for v in row]
+            for s, row in zip(rate.index, rate.to_numpy())},
+        "message_templates": sorted(template_key(templates[i]) for i in common),
+    }
+
+
+@dataclass
+class Explanations:
+    """Per anomaly (aligned with the rows passed to :meth:`Explainer.explain`)."""
+
+    anomaly_type: list[str]
+    expected_value: list[float | None]
+    deviation: list[float | None]
+    contributors: list[list[dict[str, Any]]]
+    recommended_actions: list[list[str]]
+
+
+def _array(profile: Mapping[str, Any], key: str, fallback: str) -> np.ndarray:
+    return np.asarray(profile.get(key, profile[fallback]), dtype=np.float64)
+
+
+class Explainer:
+    """Explanations for one model; built once per model (cheap), used for every batch."""
+
+    def __init__(self, featurizer: Any, profile: Mapping[str, Any]) -> None:
+        names = featurizer.get_feature_names_out()
+        self.names = [str(n) for n in names]
+        suffix = self.names[7].removeprefix("logs_in_last_")  # the rolling window, e.g. "5min"
+        self.rt_mean, self.error_rate, self.volume = (
+            self.names.index(f"{stat}_{suffix}") for stat in ("rt_mean", "error_rate", "log_volume"))
+        self.window_ns = int(featurizer.window_.value)
+        self.p05, self.p50, self.p95 = (_array(profile, k, k) for k in ("p05", "p50", "p95"))
+        self.p01, self.p99 = _array(profile, "p01", "p05"), _array(profile, "p99", "p95")
+        self.low, self.high = _array(profile, "min", "p01"), _array(profile, "max", "p99")
+        self.std = np.maximum(np.asarray(profile["std"], dtype=np.float64), 1e-9)
+        # The 13 continuous inputs (numerical, then rolling) are scaled by an affine map per
+        # column; its inverse (a + b * x) puts values and ranges back in original units for people.
+        self.continuous = [*range(8), *range(self.rt_mean, self.volume + 1)]
+        self.offset = np.zeros(len(names))
+        self.factor = np.ones(len(names))
+        # Per-service scaling has one affine map per service: rows are unscaled with their own.
+        self.service_scaler = featurizer.scaler_ if isinstance(featurizer.scaler_, ServiceScaler) else None
+        if featurizer.scaler_ is not None:
+            zero = featurizer.scaler_.inverse_transform(np.zeros((1, len(self.continuous))))[0]
+            one = featurizer.scaler_.inverse_transform(np.ones((1, len(self.continuous))))[0]
+            self.offset[self.continuous], self.factor[self.continuous] = zero, one - zero
+        self.rt_fill = float(featurizer.response_time_fill_)
+        self.service_rt = profile.get("service_response_time_ms", {})
+        self.service_errors = profile.get("service_error_rate", {})
+        self.base_error = float(profile.get("error_rate", 0.0))
+        self.service_volume = profile.get("service_logs_per_window_by_hour", {})
+        self.templates = frozenset(profile.get("message_templates", ()))
+
+    def affine_rows(self, services: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row (offset, factor) with ``original = offset + factor * model input``."""
+        offset = np.tile(self.offset, (len(services), 1))
+        factor = np.tile(self.factor, (len(services), 1))
+        if self.service_scaler is not None and len(services):
+            rows = self.service_scaler.rows(services)
+            factor[:, self.continuous] = 1.0 / self.service_scaler.factor_[rows]
+            offset[:, self.continuous] = -self.service_scaler.offset_[rows] * factor[:, self.continuous]
+        return offset, factor
+
+    def unscaled(self, X: np.ndarray, column: int, affine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        offset, factor = affine
+        return offset[:, column] + factor[:, column] * X[:, column].astype(np.float64)
+
+    def explain(self, X: np.ndarray, service: np.ndarray, level: np.ndarray, message: np.ndarray,
+                response_time: np.ndarray, status_code: np.ndarray, hour: np.ndarray,
+                has_context: np.ndarray) -> Explanations:
+        """Explanations of the anomalous rows ``X`` (model inputs) and their log fields."""
+        affine = self.affine_rows(service.tolist())
+        kinds, expected, observed = self._types(X, service, level, message, response_time,
+                                                status_code, hour, has_context, affine)
+        floor = np.where(kinds == "error_rate_spike", 0.01, 1e-9)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            deviation = observed / np.maximum(expected, floor)
+        return Explanations(
+            anomaly_type=kinds.tolist(),
+            expected_value=_rounded(expected),
+            deviation=_rounded(deviation),
+            contributors=self.contributors(X, affine),
+            recommended_actions=[list(RECOMMENDED_ACTIONS[k]) for k in kinds.tolist()],
+        )
+
+    def _types(self, X: np.ndarray, service: np.ndarray, level: np.ndarray, message: np.ndarray,
+               rt: np.ndarray, sc: np.ndarray, hour: np.ndarray, has_context: np.ndarray,
+               affine: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = len(X)
+        services = service.tolist()
+        # A service never seen with response times falls back to the training median, if any.
+        fallback = {"p50": self.rt_fill if self.service_rt else np.nan}
+        rt_p50 = np.array([self.service_rt.get(s, fallback)["p50"] for s in services], dtype=np.float64)
+        rt_p95 = np.array([self.service_rt.get(s, {}).get("p95", np.inf) for s in services], dtype=np.float64)
+        base_error = np.array([self.service_errors.get(s, self.base_error) for s in services], dtype=np.float64)
+        base_volume = np.array([_at_hour(self.service_volume.get(s), h) for s, h in zip(services, hour.tolist())],
+                               dtype=np.float64)
+        rt_mean = self.unscaled(X, self.rt_mean, affine)
+        # A window without any observed response time holds the imputed median, not a measurement.
+        rt_mean[np.isclose(rt_mean, self.rt_fill, rtol=1e-4)] = np.nan
+        error_rate = self.unscaled(X, self.error_rate, affine)
+        volume = self.unscaled(X, self.volume, affine)
+        text = [as_text(m).lower() for m in message.tolist()]
+        memory, resource = _mentions(text, *_MEMORY), _mentions(text, *_RESOURCE)
+        is_error = _member(level, _ERROR_LEVELS) | (sc >= 500)
+        with np.errstate(invalid="ignore"):
+            throughput = has_context & (base_volume >= 5) & (volume <= 0.2 * base_volume)
+            errors = has_context & is_error & (error_rate >= np.maximum(3 * base_error, 0.1))
+            spike = (rt >= 3 * rt_p50) & (rt > rt_p95)
+            slow = (rt > rt_p95) | (has_context & (rt_mean >= 2 * rt_p50))
+        kinds = np.full(n, "unusual_pattern", dtype=object)
+        rules = [("memory_leak", memory), ("resource_spike", resource), ("throughput_drop", throughput),
+                 ("error_rate_spike", errors), ("latency_spike", spike), ("performance_degradation", slow)]
+        undecided = np.ones(n, dtype=bool)
+        for kind, match in rules:
+            hit = undecided & match
+            kinds[hit] = kind
+            undecided &= ~hit
+        rest = np.flatnonzero(undecided)
+        if len(rest):
+            kinds[rest[self._new_templates(message[rest])]] = "new_message_pattern"
+
+        latency = _member(kinds, LATENCY_TYPES)
+        observed_rt = np.where(np.isnan(rt) & has_context, rt_mean, rt)  # NaN when neither is known
+        expected = np.full(n, np.nan)
+        observed = np.full(n, np.nan)
+        for mask, exp, obs in ((latency, rt_p50, observed_rt), (kinds == "error_rate_spike", base_error, error_rate),
+                               (kinds == "throughput_drop", base_volume, volume)):
+            expected[mask], observed[mask] = exp[mask], obs[mask]
+        return kinds, expected, observed
+
+    def _new_templates(self, messages: np.ndarray) -> np.ndarray:
+        """True where the message's template was new or rare in training."""
+        if not self.templates:  # a profile without templates cannot tell: nothing is "new"
+            return np.zeros(len(messages), dtype=bool)
+        if len(messages) == 1:
+            return np.array([template_key(mask_message(as_text(messages[0]))) not in self.templates])
+        templates, codes = mask_messages(messages)
+        unseen = np.array([template_key(t) not in self.templates for t in templates], dtype=bool)
+        return unseen[codes]
+
+    def contributors(self, X: np.ndarray, affine: tuple[np.ndarray, np.ndarray]) -> list[list[dict[str, Any]]]:
+        """Top inputs per row, rarest first (see the module docstring), in original units."""
+        if len(X) == 0:
+            return []
+        x = X.astype(np.float64)
+        above, below = x > self.p95, x < self.p05
+        rarity = np.where(above, 1 + (x > self.p99) + (x > self.high),
+                          np.where(below, 1 + (x < self.p01) + (x < self.low), 0)).astype(np.float64)
+        past = np.where(above, x - self.p95, np.where(below, self.p05 - x, np.abs(x - self.p50))) / self.std
+        key = rarity + past / (1.0 + past)  # the fraction orders ties within a rarity level
+        k = min(_MAX_CONTRIBUTORS, x.shape[1])
+        rows = np.arange(len(x))[:, None]
+        top = np.argpartition(-key, k - 1, axis=1)[:, :k]
+        top = top[rows, np.argsort(-key[rows, top], axis=1)]
+        keep = key[rows, top] >= 1.0
+        keep[:, 0] = True  # the fallback: the single input farthest from its median
+        chosen = x[rows, top]
+        offset, factor = affine[0][rows, top], affine[1][rows, top]
+        values = (offset + factor * chosen).round(4)
+        lo = (offset + factor * self.p05[top]).round(4)
+        hi = (offset + factor * self.p95[top]).round(4)
+        direction = np.where(chosen > self.p50[top], "above", "below")
+        names = self.names
+        return [[{"feature": names[j], "value": v, "normal_range": [a, b], "direction": d}
+                 for j, v, a, b, d, ok in zip(js, vs, los, his, ds, ks) if ok]
+                for js, vs, los, his, ds, ks in zip(top.tolist(), values.tolist(), lo.tolist(), hi.tolist(),
+                                                    direction.tolist(), keep.tolist())]
+
+
+def _mentions(texts: list[str], words: tuple[str, ...], pattern: re.Pattern[str]) -> np.ndarray:
+    """True where a lower-cased text matches ``pattern`` (tested only if it holds one of ``words``)."""
+    return np.fromiter((any(w in t for w in words) and pattern.search(t) is not None for t in texts),
+                       bool, len(texts))
+
+
+def _member(values: np.ndarray, allowed: frozenset[str]) -> np.ndarray:
+    """``np.isin`` for a few strings, without its sorting overhead on small inputs."""
+    return np.fromiter((v in allowed for v in values.tolist()), bool, len(values))
+
+
+def _at_hour(rates: list[float | None] | None, hour: int) -> float:
+    value = rates[hour] if rates else None
+    return np.nan if value is None else value
+
+
+def _rounded(values: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else round(v, 4) for v in values.tolist()]

@@ -1,0 +1,261 @@
+"""Training and holdout evaluation of a log anomaly Pipeline (featurizer + detector).
+
+Pure functions on DataFrames, used by the Dagster assets, the ``train`` CLI and notebooks.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES, make_detector
+from analytics_pipeline.core.detection.evaluation import evaluate, score_separation
+from analytics_pipeline.core.detection.explain import log_profile
+from analytics_pipeline.core.features.featurizer import LogFeaturizer
+from analytics_pipeline.core.detection.severity import score_profile
+
+
+SPLIT_ON: tuple[str, ...] = ("health", "all")
+
+
+class InsufficientDataError(ValueError):
+    """The window holds too few logs to train on."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyperparameters (the seed's defaults); also the MLflow params of a training run."""
+
+    detector: str = "isolation_forest"
+    n_estimators: int = 100
+    max_samples: str | int | float = "auto"
+    contamination: float = 0.1
+    max_features: float = 1.0
+    random_state: int = 42
+    n_jobs: int = -1
+    test_size: float = 0.2
+    min_training_samples: int = 100
+    # Not seed parameters: measured choices (bench/bench_quality.py, README "Quality"). The
+    # forest splits only on the per-service health features, scaled within each service.
+    scaler_type: str = "per_service"
+    split_on: str = "health"
+    max_tfidf_features: int = 50
+    top_n_services: int = 10
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTOR_NAMES:
+            raise ValueError(f"unknown detector {self.detector!r}; valid: {', '.join(DETECTOR_NAMES)}")
+        if not 0 < self.contamination <= 0.5:
+            raise ValueError(f"contamination must be in (0, 0.5], got {self.contamination}")
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}")
+        if self.n_estimators < 1:
+            raise ValueError(f"n_estimators must be at least 1, got {self.n_estimators}")
+        if self.split_on not in SPLIT_ON:
+            raise ValueError(f"split_on must be one of {', '.join(SPLIT_ON)}, got {self.split_on!r}")
+
+    def as_params(self) -> dict[str, Any]:
+        params = {k: v for k, v in asdict(self).items() if k != "extra"}
+        return {**params, **self.extra}
+
+
+def parse_max_samples(text: str) -> str | int | float:
+    """``max_samples`` as people type it: "auto", a row count ("256") or a share ("0.5")."""
+    text = text.strip()
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        share = float(text)
+    except ValueError:
+        raise ValueError(f'max_samples must be "auto", an integer or a share in (0, 1], got {text!r}') from None
+    if not 0 < share <= 1:
+        raise ValueError(f"max_samples share must be in (0, 1], got {share}")
+    return share
+
+
+# Named configurations, compared side by side by bench/bench_quality.py (README "Quality"):
+# "seed" is the seed's plain 78-feature forest (global standard scaling, splits on every feature);
+# "default" is what the platform trains unless told otherwise; "recommended" suits data with
+# about 3% anomalous logs.
+PRESETS: dict[str, TrainingConfig] = {
+    "seed": TrainingConfig(scaler_type="standard", split_on="all"),
+    "default": TrainingConfig(),
+    "recommended": TrainingConfig(contamination=0.03),
+}
+
+
+def build_detector(config: TrainingConfig) -> Any:
+    """The configured detector; ``contamination`` means the expected anomaly share for all."""
+    if config.detector == "isolation_forest":
+        return make_detector("isolation_forest", n_estimators=config.n_estimators,
+                             max_samples=config.max_samples, contamination=config.contamination,
+                             max_features=config.max_features, random_state=config.random_state,
+                             n_jobs=config.n_jobs)
+    if config.detector == "one_class_svm":
+        return make_detector("one_class_svm", nu=config.contamination, random_state=config.random_state)
+    if config.detector == "local_outlier_factor":
+        return make_detector("local_outlier_factor", contamination=config.contamination)
+    ensemble = make_detector("ensemble", contamination=config.contamination)
+    return ensemble.set_params(isolation_forest__n_estimators=config.n_estimators,
+                               isolation_forest__random_state=config.random_state)
+
+
+def build_pipeline(config: TrainingConfig) -> Pipeline:
+    """Raw logs in, anomaly scores out: ``LogFeaturizer`` then the detector."""
+    featurizer = LogFeaturizer(max_tfidf_features=config.max_tfidf_features,
+                               top_n_services=config.top_n_services, scaler_type=config.scaler_type)
+    detector = build_detector(config)
+    if config.detector == "isolation_forest" and config.split_on == "health":
+        detector.set_params(feature_weights=featurizer.health_weights())
+    return Pipeline([("features", featurizer), ("detector", detector)])
+
+
+def time_split(logs: pd.DataFrame, test_size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last ``test_size`` of the window (by time) is held out; no shuffling, no leakage."""
+    ordered = logs.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    cut = int(round(len(ordered) * (1 - test_size)))
+    return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)
+
+
+def anomaly_scores(pipeline: Pipeline, logs: pd.DataFrame) -> np.ndarray:
+    """Scores in [0, 1], higher = more anomalous, for each log (in input order)."""
+    return pipeline[-1].anomaly_score(pipeline[:-1].transform(logs))
+
+
+def holdout_labels(holdout: pd.DataFrame) -> np.ndarray | None:
+    """Ground truth of the holdout (NaN where unknown), or None when it has no labels at all."""
+    labels = holdout["label"].to_numpy(dtype="float64") if "label" in holdout else None
+    return None if labels is None or np.isnan(labels).all() else labels
+
+
+def holdout_metrics(pipeline: Pipeline, holdout: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
+    """Evaluation on the holdout (labels where present) plus the gate's separation figure."""
+    scores = anomaly_scores(pipeline, holdout)
+    threshold = float(pipeline[-1].threshold_)
+    labels = holdout_labels(holdout)
+    metrics = evaluate(labels, scores, threshold)
+    metrics["separation"] = score_separation(scores, scores > threshold)
+    metrics["threshold"] = threshold
+    return metrics, scores
+
+
+@dataclass(frozen=True)
+class HoldoutEvaluation:
+    """How a trained pipeline did on the later part of its window, which it never saw.
+
+    ``metrics`` are :func:`holdout_metrics`' (the promotion gate reads f1, roc_auc, anomaly_rate
+    and separation); ``fingerprint`` identifies the held-out rows, so that the champion is judged
+    on exactly the same ones (:func:`holdout_of`).
+    """
+
+    metrics: dict[str, Any]
+    rows: int
+    test_size: float
+    fingerprint: str
+
+
+def holdout_of(logs: pd.DataFrame, holdout: HoldoutEvaluation) -> pd.DataFrame:
+    """The held-out rows of ``logs`` that ``holdout`` was measured on; ValueError when ``logs``
+    is not the window the model was trained on (its later part differs)."""
+    _, rows = time_split(logs, holdout.test_size)
+    if len(rows) != holdout.rows or data_hash(rows) != holdout.fingerprint:
+        raise ValueError(f"these logs are not the window the challenger was trained on: the holdout has "
+                         f"{len(rows)} rows (fingerprint {data_hash(rows)}), training held out {holdout.rows} "
+                         f"({holdout.fingerprint}); re-run training for this partition")
+    return rows
+
+
+def model_size_bytes(pipeline: Pipeline) -> int:
+    """Size of the pipeline as saved (joblib, compress=3, as exported and logged)."""
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer, compress=3)
+    return buffer.getbuffer().nbytes
+
+
+def data_hash(logs: pd.DataFrame) -> str:
+    """A short fingerprint of the rows trained on (ids and times), for the run's tags."""
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(logs[["log_id", "timestamp"]], index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def feature_profile(matrix: np.ndarray, names: Any, logs: pd.DataFrame, *, detector: Any = None,
+                    window: pd.Timedelta = pd.Timedelta("5min")) -> dict[str, Any]:
+    """What "normal" looked like in training, for explanations and calibration: per-feature
+    quantiles (min, p01, p05, p50, p95, p99, max), mean and std of the model's inputs;
+    per-service response times in ms, error rates and log volume per rolling ``window`` by hour;
+    the known message templates; and, given the fitted ``detector``, the distribution of the
+    training rows' raw anomaly scores and the score calibration (core.severity)."""
+    levels = [0.0, 0.01, 0.05, 0.5, 0.95, 0.99, 1.0]
+    q = np.quantile(matrix, levels, axis=0) if len(matrix) else np.zeros((len(levels), matrix.shape[1]))
+    rt = logs.groupby("service")["response_time"].quantile([0.5, 0.95]).unstack() \
+        if logs["response_time"].notna().any() else pd.DataFrame()
+    profile = {
+        "feature_names": [str(n) for n in names],
+        "p05": q[2].tolist(), "p50": q[3].tolist(), "p95": q[4].tolist(),
+        "min": q[0].tolist(), "p01": q[1].tolist(), "p99": q[5].tolist(), "max": q[6].tolist(),
+        "mean": matrix.mean(axis=0).tolist(), "std": matrix.std(axis=0).tolist(),
+        "service_response_time_ms": {str(s): {"p50": float(r[0.5]), "p95": float(r[0.95])}
+                                     for s, r in rt.iterrows() if np.isfinite(r[0.5])},
+        "error_rate": float(logs["level"].isin(["ERROR", "CRITICAL"]).mean()) if len(logs) else 0.0,
+        **log_profile(logs, window),
+    }
+    if detector is not None:
+        profile["anomaly_score"] = score_profile(detector, matrix)
+    return profile
+
+
+@dataclass
+class TrainedModel:
+    """A fitted pipeline with what training learned about it (not yet logged or registered)."""
+
+    pipeline: Pipeline
+    config: TrainingConfig
+    metrics: dict[str, Any]  # the holdout's, plus training time, model size and row counts
+    holdout: HoldoutEvaluation
+    holdout_scores: np.ndarray
+    holdout_labels: np.ndarray | None
+    train_rows: int
+    data_hash: str
+    profile: dict[str, Any]
+
+    @property
+    def holdout_rows(self) -> int:
+        return self.holdout.rows
+
+
+def train(logs: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> TrainedModel:
+    """Split by time, fit the pipeline on the earlier part, evaluate on the later part."""
+    if len(logs) < config.min_training_samples:
+        raise InsufficientDataError(
+            f"the window holds {len(logs)} logs, fewer than min_training_samples="
+            f"{config.min_training_samples}: not training (the champion is left untouched)")
+    train_logs, holdout = time_split(logs, config.test_size)
+    if len(holdout) == 0:
+        raise InsufficientDataError("the holdout is empty: raise test_size or provide more logs")
+    pipeline = build_pipeline(config)
+    t0 = time.perf_counter()
+    # Pipeline.fit, step by step, to keep the training matrix for the feature profile.
+    matrix = pipeline[0].fit_transform(train_logs)
+    pipeline[-1].fit(matrix)
+    training_time = time.perf_counter() - t0
+    metrics, scores = holdout_metrics(pipeline, holdout)
+    evaluation = HoldoutEvaluation(dict(metrics), len(holdout), config.test_size, data_hash(holdout))
+    metrics.update(training_time_s=training_time, model_size_bytes=model_size_bytes(pipeline),
+                   train_rows=len(train_logs), holdout_rows=len(holdout))
+    profile = feature_profile(matrix, pipeline[0].get_feature_names_out(), train_logs,
+                              detector=pipeline[-1], window=pipeline[0].window_)
+    return TrainedModel(pipeline, config, metrics, evaluation, scores, holdout_labels(holdout), len(train_logs),
+                        data_hash(train_logs), profile)

@@ -1,0 +1,48 @@
+"""A trained model on its way to the registry: logged, registered as ``challenger``, typed.
+
+:class:`ModelCandidate` is what training hands to the promotion gate (the Dagster assets pass it
+from ``anomaly_model`` to ``champion_model``; the CLI from one call to the next), so the gate
+reuses the evaluation training already made instead of reloading and re-scoring the model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import pandas as pd
+
+from analytics_pipeline.core.detection.training import HoldoutEvaluation, TrainedModel, TrainingConfig
+from analytics_pipeline.core.lifecycle.registry import register_challenger
+from analytics_pipeline.core.lifecycle.runs import log_training_run
+
+
+@dataclass(frozen=True)
+class ModelCandidate:
+    """A registered version that has not yet met the gate."""
+
+    version: int
+    run_id: str
+    model_uri: str
+    partition: str  # the weekly partition it was trained for ("cli" from the command line)
+    config: TrainingConfig
+    holdout: HoldoutEvaluation
+    metrics: dict[str, Any]  # holdout metrics plus training time, model size and row counts
+
+    @property
+    def threshold(self) -> float:
+        return float(self.holdout.metrics["threshold"])
+
+
+def register_candidate(trained: TrainedModel, logs: pd.DataFrame, partition: str,
+                       tags: Mapping[str, Any], run_name: str) -> tuple[ModelCandidate, dict[str, Any]]:
+    """Log one MLflow run for ``trained`` and register it as the ``challenger`` version.
+
+    Returns the candidate and the local paths of the run's evaluation plots (for metadata).
+    """
+    tags = {"partition": partition, "train_rows": trained.train_rows, "holdout_rows": trained.holdout_rows,
+            **tags}
+    run_id, uri, plots = log_training_run(trained, logs, tags, run_name=run_name)
+    version = register_challenger(uri, {**tags, "mlflow_run_id": run_id})
+    candidate = ModelCandidate(int(version.version), run_id, uri, partition, trained.config, trained.holdout,
+                               dict(trained.metrics))
+    return candidate, plots

@@ -1,0 +1,1 @@
+"""Local development servers: the MongoDB-protocol server and process helpers."""

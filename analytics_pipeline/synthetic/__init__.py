@@ -1,0 +1,1 @@
+"""Realistic, labelled synthetic logs: traffic, incidents, message templates, seeding."""

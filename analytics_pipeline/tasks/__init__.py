@@ -1,0 +1,1 @@
+"""Whole tasks outside Dagster (demo, training, detecting a file, loading a file), for the CLI and notebooks."""

@@ -1,0 +1,44 @@
+"""`make demo`'s Python side: seed when empty, run the week, print the summary; twice, no duplicates."""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pymongo
+import pytest
+
+from analytics_pipeline.core.logs.windows import latest_complete_week
+from analytics_pipeline.tasks.demo import run_demo
+
+
+@pytest.fixture
+def demo_env(mongo_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("MONGODB_DATABASE", "demo_" + uuid.uuid4().hex[:8])
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    monkeypatch.setenv("SAVED_MODELS_DIR", str(tmp_path / "saved_models"))
+    client = pymongo.MongoClient(mongo_server.uri)
+    yield client[os.environ["MONGODB_DATABASE"]]
+    client.drop_database(os.environ["MONGODB_DATABASE"])
+
+
+def test_demo_twice_seeds_once_and_duplicates_nothing(demo_env, capsys):
+    assert run_demo(logs_per_minute=0.5) == 0
+    out = capsys.readouterr().out
+    assert "seeded" in out and "PROMOTED" in out and "Top anomalies:" in out and "make mlflow-ui" in out
+    logs, week = demo_env["logs"].count_documents({}), latest_complete_week()
+    anomalies = demo_env["anomalies"].count_documents({"partition": week})
+    assert logs > 10_000 and anomalies > 0
+    assert anomalies == _reported_anomalies(out)
+    assert run_demo(logs_per_minute=0.5) == 0
+    second = capsys.readouterr().out
+    assert "not seeding" in second
+    assert demo_env["logs"].count_documents({}) == logs
+    # The second run's anomalies replaced the first run's: exactly what it reports, nothing more.
+    assert demo_env["anomalies"].count_documents({}) == _reported_anomalies(second)
+
+
+def _reported_anomalies(out: str) -> int:
+    match = re.search(r"scored .*?: ([\d,]+) anomalies", out)
+    assert match, out[-2000:]
+    return int(match.group(1).replace(",", ""))
