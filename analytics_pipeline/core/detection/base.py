@@ -31,6 +31,8 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from analytics_pipeline.core.detection.model_files import IncompatibleModelError, load_model_file
+
 # Rows used to learn score calibrations: enough for stable quantiles, cheap for O(n_SV) scorers.
 CALIBRATION_ROWS = 10_000
 
@@ -99,7 +101,9 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     def load(cls, path: str | Path) -> BaseDetector:
         """Read a detector written by :meth:`save` (unpickling runs code: trusted files only)."""
         try:
-            obj = joblib.load(path)
+            obj = load_model_file(path)
+        except IncompatibleModelError:
+            raise
         except Exception as exc:  # joblib/pickle raise many types for a file that is not theirs
             raise ValueError(f"{path} is not a saved detector: {exc!r}") from exc
         if not isinstance(obj, cls):

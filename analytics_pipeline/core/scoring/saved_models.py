@@ -16,6 +16,9 @@ from typing import Any
 
 import joblib
 
+from analytics_pipeline.core.detection.model_files import load_model_file
+from analytics_pipeline.core.registry_names import MODEL_NAME
+
 METADATA_FILE = "model_metadata.json"
 REGISTRY_FILE = "model_registry.json"
 
@@ -45,7 +48,7 @@ def _write_json(path: Path, data: Any) -> None:
 def read_registry(out_dir: Path) -> dict[str, Any]:
     path = Path(out_dir) / REGISTRY_FILE
     if not path.exists():
-        return {"model_name": "log-anomaly-detector", "active_version": None, "versions": []}
+        return {"model_name": MODEL_NAME, "active_version": None, "versions": []}
     return json.loads(path.read_text())
 
 
@@ -108,4 +111,4 @@ def load_exported(path: Path) -> tuple[Any, dict[str, Any]]:
         raise ChecksumMismatchError(
             f"checksum mismatch for {model_path.name}: expected {metadata['checksum_sha256'][:12]}…, "
             f"got {actual[:12]}… (file changed or corrupted; re-export the champion)")
-    return joblib.load(model_path), metadata
+    return load_model_file(model_path), metadata

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-import joblib
 import mlflow.pyfunc
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
+from analytics_pipeline.core.detection.model_files import load_model_file
 from analytics_pipeline.core.scoring.scorer import COLUMNS, score_records, scoring_context
 
 INPUT_SCHEMA = Schema([
@@ -40,7 +40,7 @@ class LogAnomalyModel(mlflow.pyfunc.PythonModel):
     """Loads ``pipeline.joblib`` and ``model_metadata.json`` from the model's artifacts."""
 
     def load_context(self, context: Any) -> None:
-        self.pipeline = joblib.load(context.artifacts["pipeline"])
+        self.pipeline = load_model_file(context.artifacts["pipeline"])
         with open(context.artifacts["metadata"]) as f:
             self.metadata = json.load(f)
 

@@ -20,6 +20,7 @@ from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from analytics_pipeline.core.features.columns import MAX_RESPONSE_MS, MAX_STATUS_CODE
 from analytics_pipeline.core.features.featurizer import LogFeaturizer
+from analytics_pipeline.core.features.scaling import ServiceScaler
 from analytics_pipeline.core.features.text import TOKEN_PATTERN, mask_message
 from analytics_pipeline.core.logs.schema import LEVELS, normalize_level, parse_timestamp
 
@@ -50,10 +51,13 @@ def _records(logs: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[dict[str,
     return [dict(r) for r in logs]
 
 
-def _scale(featurizer: LogFeaturizer, values: list[float]) -> list[float]:
+def _scale(featurizer: LogFeaturizer, values: list[float], service: str) -> list[float]:
     scaler = featurizer.scaler_
     if scaler is None:
         return values
+    if isinstance(scaler, ServiceScaler):  # the service's own row when it has one, else the global row
+        r = scaler.services_.index(service) if service in scaler.services_ else len(scaler.services_)
+        return [v * f + o for v, f, o in zip(values, scaler.factor_[r], scaler.offset_[r])]
     if isinstance(scaler, StandardScaler):
         return [(v - m) / s for v, m, s in zip(values, scaler.mean_, scaler.scale_)]
     if isinstance(scaler, RobustScaler):
@@ -126,7 +130,7 @@ def reference_transform(featurizer: LogFeaturizer, logs: pd.DataFrame | Sequence
         numerical = [rt, sc, math.sin(2 * math.pi * hour / 24), math.cos(2 * math.pi * hour / 24),
                      math.sin(2 * math.pi * day / 7), math.cos(2 * math.pi * day / 7), gap, float(logs_in_window)]
         rolling = [mean, std, median, error_rate, float(len(same))]
-        scaled = _scale(featurizer, numerical + rolling)
+        scaled = _scale(featurizer, numerical + rolling, p["service"])
 
         out[i, :8] = scaled[:8]
         if p["level"] is not None:

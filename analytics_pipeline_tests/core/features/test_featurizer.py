@@ -149,7 +149,7 @@ def test_fit_transform_equals_fit_then_transform(train: pd.DataFrame) -> None:
     np.testing.assert_array_equal(LogFeaturizer().fit_transform(train), LogFeaturizer().fit(train).transform(train))
 
 
-@pytest.mark.parametrize("scaler_type", ["standard", "robust", "minmax", "none"])
+@pytest.mark.parametrize("scaler_type", ["per_service", "standard", "robust", "minmax", "none"])
 def test_matches_row_by_row_reference(scaler_type: str, train: pd.DataFrame) -> None:
     featurizer = LogFeaturizer(scaler_type=scaler_type).fit(train)
     logs = sample_logs(300, seed=11)
@@ -286,49 +286,7 @@ def test_records_equal_frame(fitted: LogFeaturizer) -> None:
     np.testing.assert_array_equal(fitted.transform(records[0]), expected[:1])
 
 
-# --- per-service scaling and the detector's health features -----------------------------------
-
-def two_speed_logs() -> pd.DataFrame:
-    """A fast cache and a slow payment service, 100 logs each, plus 5 logs of a rare service."""
-    rng = np.random.default_rng(3)
-    rows = [(2.0 * i, "INFO", "cache", "GET ok", float(rng.uniform(1, 3)), 200.0) for i in range(100)]
-    rows += [(2.0 * i + 1, "INFO", "payments", "charge ok", float(rng.uniform(200, 400)), 200.0) for i in range(100)]
-    rows += [(400.0 + i, "INFO", "rare", "ping", 50.0, 200.0) for i in range(5)]
-    return frame(rows)
-
-
-def test_per_service_scaling_measures_latency_against_the_service() -> None:
-    logs = two_speed_logs()
-    featurizer = LogFeaturizer(scaler_type="per_service").fit(logs)
-    assert featurizer.scaler_.services_ == ["cache", "payments"]  # "rare" has too few rows
-    X = featurizer.transform(logs)
-    rt = column(featurizer, X, "response_time")
-    for service in ("cache", "payments"):
-        assert abs(np.median(rt[(logs["service"] == service).to_numpy()])) < 1e-6
-    probe = frame([(1000.0, "INFO", s, "x", 30.0, 200.0) for s in ("cache", "payments", "rare", "unseen")])
-    z = column(featurizer, featurizer.transform(probe), "response_time")
-    assert z[0] > 10 and z[1] < -1  # 30 ms: very slow for the cache, fast for payments
-    assert z[2] == z[3]  # services without their own statistics share the global ones
-    unscaled = featurizer.scaler_.inverse_transform(np.c_[X[:, :8], X[:, 23:28]], logs["service"].tolist())
-    np.testing.assert_allclose(unscaled[:, 0], logs["response_time"], rtol=1e-5)
-
-
-def test_per_service_scaling_other_columns_and_paths(train: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
-    featurizer = LogFeaturizer(scaler_type="per_service").fit(train)
-    robust = LogFeaturizer(scaler_type="robust").fit(train)
-    X, R = featurizer.transform(train), robust.transform(train)
-    assert X.shape == (len(train), 78) and np.isfinite(X).all()
-    for name in ("status_code", "hour_sin", "error_rate_5min", "logs_in_last_5min"):  # not per service
-        np.testing.assert_allclose(column(featurizer, X, name), column(robust, R, name), atol=1e-5)
-    np.testing.assert_array_equal(np.delete(X, list(range(8)) + list(range(23, 28)), axis=1),
-                                  np.delete(R, list(range(8)) + list(range(23, 28)), axis=1))
-    logs = sample_logs(60, seed=9)
-    monkeypatch.setattr(rolling, "SMALL_BATCH", 10**6)
-    fast = featurizer.transform(logs)
-    monkeypatch.setattr(rolling, "SMALL_BATCH", 0)
-    np.testing.assert_allclose(fast, featurizer.transform(logs), rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(featurizer)).transform(logs), featurizer.transform(logs))
-
+# --- the detector's health features ----------------------------------------------------------
 
 def test_health_weights_pick_the_rolling_latency_and_error_share(fitted: LogFeaturizer) -> None:
     weights = fitted.health_weights()
