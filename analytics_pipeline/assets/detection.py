@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, Output, a
 from analytics_pipeline.assets import metadata
 from analytics_pipeline.core.lifecycle.registry import load_model, version_by_alias
 from analytics_pipeline.core.registry_names import CHAMPION, MODEL_NAME
-from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, replace_partition
+from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, write_anomalies
 from analytics_pipeline.core.scoring.health import health_summary, health_table
 from analytics_pipeline.core.scoring.scorer import score_logs
 from analytics_pipeline.partitions import weekly_partitions
@@ -55,10 +55,10 @@ def anomalies(context: AssetExecutionContext, scored_logs: pd.DataFrame, mongodb
     found = scored_logs[scored_logs["is_anomaly"]].copy()
     for col in _NESTED:
         found[col] = found[col].map(lambda v: json.loads(v) if isinstance(v, str) else [])
-    counts = replace_partition(mongodb.db()[ANOMALIES_COLLECTION], found, context.partition_key)
-    context.log.info(f"anomalies for {context.partition_key}: replaced {counts['deleted']} with {counts['inserted']}")
+    written = write_anomalies(mongodb.db()[ANOMALIES_COLLECTION], found, context.partition_key)
+    context.log.info(f"anomalies for {context.partition_key}: replaced {written.replaced} with {written.inserted}")
     return MaterializeResult(metadata={
-        "inserted": counts["inserted"], "replaced": counts["deleted"],
+        "inserted": written.inserted, "replaced": written.replaced, "write_id": written.write_id,
         "collection": f"{mongodb.db().name}.{ANOMALIES_COLLECTION}",
         "by_severity": metadata.counts_table(found["severity"].value_counts().to_dict(), "severity"),
     })

@@ -10,6 +10,7 @@ from dagster import DagsterInstance
 from analytics_pipeline.core.logs.store import LOGS_COLLECTION
 from analytics_pipeline.core.logs.windows import latest_complete_week
 from analytics_pipeline.core.redaction import redact
+from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, read_anomalies
 from analytics_pipeline.core.settings import ensure_dagster_home, get_settings
 from analytics_pipeline.definitions import defs
 from analytics_pipeline.resources.mongodb import MongoDBResource
@@ -39,7 +40,7 @@ def print_summary(mats: dict[str, dict[str, Any]], db: Any, partition: str) -> N
     print(f"  scored    {scored.get('dagster/row_count', 0):,} logs with champion v{scored.get('model_version')}: "
           f"{scored.get('anomalies', 0):,} anomalies, health {health.get('health_score', float('nan')):.1f}/100 "
           f"({health.get('status', '?')})")
-    top = list(db["anomalies"].find({"partition": partition}).sort("anomaly_score", -1).limit(5))
+    top = list(read_anomalies(db[ANOMALIES_COLLECTION], partition).sort("anomaly_score", -1).limit(5))
     if top:
         print("\nTop anomalies:")
     for doc in top:
