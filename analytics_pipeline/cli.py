@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
-from analytics_pipeline.core.detection.training import TrainingConfig
+from analytics_pipeline.core.detection.pipelines import TrainingConfig, parse_contamination
 from analytics_pipeline.core.redaction import redact
 from analytics_pipeline.core.settings import DEFAULT_LOCAL_MONGO_PORT, ensure_dagster_home, get_settings
 
@@ -28,6 +28,13 @@ def _positive(kind: type):
             raise argparse.ArgumentTypeError(f"must be positive, got {text}")
         return value
     return parse
+
+
+def _contamination(text: str) -> str | float:
+    try:
+        return parse_contamination(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _logs_collection(args: argparse.Namespace):
@@ -166,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="a .jsonl or .parquet log file (with --data-source file)")
     p.add_argument("--limit", type=_positive(int), default=50_000, help="newest N logs")
     p.add_argument("--detector", default=TRAINING_DEFAULTS.detector, choices=DETECTOR_NAMES)
-    p.add_argument("--contamination", type=_positive(float), default=TRAINING_DEFAULTS.contamination)
+    p.add_argument("--contamination", type=_contamination, default=TRAINING_DEFAULTS.contamination,
+                   help='"auto" (each view\'s own boundary, the default) or a share such as 0.1')
     p.add_argument("--n-estimators", type=_positive(int), default=TRAINING_DEFAULTS.n_estimators)
     p.add_argument("--test-size", type=_positive(float), default=TRAINING_DEFAULTS.test_size)
     p.add_argument("--output-dir", help="default: saved_models/")

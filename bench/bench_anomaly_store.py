@@ -21,7 +21,8 @@ from analytics_pipeline.local import mongo_server as local_mongo  # noqa: E402
 from analytics_pipeline.core.scoring.anomaly_store import write_anomalies  # noqa: E402
 from analytics_pipeline.core.scoring.scorer import score_logs  # noqa: E402
 from analytics_pipeline.core.lifecycle.runs import model_metadata  # noqa: E402
-from analytics_pipeline.core.detection.training import TrainingConfig, train  # noqa: E402
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
+from analytics_pipeline.core.detection.training import train  # noqa: E402
 from analytics_pipeline.local.processes import free_port  # noqa: E402
 from analytics_pipeline.synthetic.generator import generate_logs  # noqa: E402
 from common import Figure, main  # noqa: E402

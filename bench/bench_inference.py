@@ -35,10 +35,11 @@ import pandas as pd  # noqa: E402
 
 from analytics_pipeline.core.features import text  # noqa: E402
 from analytics_pipeline.core.detection.evaluation import precision_at_k  # noqa: E402
-from analytics_pipeline.core.detection.explain import LATENCY_TYPES  # noqa: E402
+from analytics_pipeline.core.detection.anomaly_types import LATENCY_TYPES  # noqa: E402
 from analytics_pipeline.core.scoring.detector import AnomalyDetector  # noqa: E402
 from analytics_pipeline.core.lifecycle.runs import model_metadata  # noqa: E402
-from analytics_pipeline.core.detection.training import TrainingConfig, train  # noqa: E402
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
+from analytics_pipeline.core.detection.training import train  # noqa: E402
 from analytics_pipeline.synthetic.generator import generate_logs  # noqa: E402
 from common import best_of_two, Figure, main  # noqa: E402
 

@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import mlflow  # noqa: E402
 
 from analytics_pipeline.core.lifecycle import registry, runs  # noqa: E402
-from analytics_pipeline.core.detection.training import TrainingConfig, train  # noqa: E402
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
+from analytics_pipeline.core.detection.training import train  # noqa: E402
 from analytics_pipeline.synthetic.generator import generate_logs  # noqa: E402
 from common import Figure, main  # noqa: E402
 

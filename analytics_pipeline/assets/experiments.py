@@ -4,7 +4,7 @@ from dagster import AssetExecutionContext, Config, Failure, Output, asset
 from pydantic import Field
 
 from analytics_pipeline.assets import metadata
-from analytics_pipeline.core.detection.training import TrainingConfig
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
 from analytics_pipeline.core.lifecycle import matrix as matrix_runs
 from analytics_pipeline.core.logs.windows import window_for_partition
 from analytics_pipeline.partitions import weekly_partitions

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from analytics_pipeline.assets import metadata
 from analytics_pipeline.core.features.featurizer import FEATURE_COUNT, SCALER_TYPES, LogFeaturizer
-from analytics_pipeline.core.detection.training import TrainingConfig
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
 from analytics_pipeline.partitions import weekly_partitions
 
 class LogFeaturesConfig(Config):

@@ -7,9 +7,8 @@ from pydantic import Field
 
 from analytics_pipeline.assets import metadata
 from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
-from analytics_pipeline.core.detection.training import (
-    SPLIT_ON, TrainingConfig, holdout_of, parse_max_samples, train,
-)
+from analytics_pipeline.core.detection.pipelines import SPLIT_ON, TrainingConfig, parse_max_samples
+from analytics_pipeline.core.detection.training import holdout_of, train
 from analytics_pipeline.core.features.featurizer import SCALER_TYPES
 from analytics_pipeline.core.lifecycle.candidate import ModelCandidate, register_candidate
 from analytics_pipeline.core.lifecycle.gate import GatePolicy
@@ -26,13 +25,15 @@ _GATE = GatePolicy()
 
 
 class AnomalyModelConfig(Config):
-    """Hyperparameters, editable in the launchpad (defaults: core.detection.training.TrainingConfig)."""
+    """Hyperparameters, editable in the launchpad (defaults: core.detection.pipelines.TrainingConfig)."""
 
     detector: str = Field(default=_TRAINING.detector, description=f"one of {', '.join(DETECTOR_NAMES)}")
     n_estimators: int = Field(default=_TRAINING.n_estimators, ge=1)
     max_samples: str = Field(default=str(_TRAINING.max_samples),
                              description='"auto", a row count (256) or a share (0.5)')
-    contamination: float = Field(default=_TRAINING.contamination, gt=0, le=0.5)
+    contamination: str = Field(default=str(_TRAINING.contamination),
+                               description='"auto": each view\'s own boundary (README "Detection"); a share such as '
+                                           '"0.1" flags that share of the training window (the seed\'s setting)')
     max_features: float = Field(default=_TRAINING.max_features, gt=0, le=1.0)
     random_state: int = _TRAINING.random_state
     n_jobs: int = _TRAINING.n_jobs
@@ -40,7 +41,8 @@ class AnomalyModelConfig(Config):
     min_training_samples: int = Field(default=_TRAINING.min_training_samples, ge=2)
     scaler_type: str = Field(default=_TRAINING.scaler_type, description=", ".join(SCALER_TYPES))
     split_on: str = Field(default=_TRAINING.split_on, description=" or ".join(f'"{s}"' for s in SPLIT_ON)
-                          + ': "health" splits on rt_mean, rt_median, error_rate (measured best), "all" on all 78')
+                          + ' (isolation_forest only): "health" splits on rt_mean, rt_median, error_rate, '
+                          '"all" on all 78 features')
 
     def training_config(self) -> TrainingConfig:
         return TrainingConfig(**{**self.model_dump(), "max_samples": parse_max_samples(self.max_samples)})

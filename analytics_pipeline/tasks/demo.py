@@ -10,7 +10,7 @@ from dagster import DagsterInstance
 from analytics_pipeline.core.logs.store import LOGS_COLLECTION
 from analytics_pipeline.core.logs.windows import latest_complete_week
 from analytics_pipeline.core.redaction import redact
-from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, read_anomalies
+from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, strongest_of_each_type
 from analytics_pipeline.core.settings import ensure_dagster_home, get_settings
 from analytics_pipeline.definitions import defs
 from analytics_pipeline.resources.mongodb import MongoDBResource
@@ -40,19 +40,15 @@ def print_summary(mats: dict[str, dict[str, Any]], db: Any, partition: str) -> N
     print(f"  scored    {scored.get('dagster/row_count', 0):,} logs with champion v{scored.get('model_version')}: "
           f"{scored.get('anomalies', 0):,} anomalies, health {health.get('health_score', float('nan')):.1f}/100 "
           f"({health.get('status', '?')})")
-    top = list(read_anomalies(db[ANOMALIES_COLLECTION], partition).sort("anomaly_score", -1).limit(5))
+    top = strongest_of_each_type(db[ANOMALIES_COLLECTION], partition)
     if top:
-        print("\nTop anomalies:")
+        print("\nTop anomalies (the strongest of each kind):")
     for doc in top:
-        why = ", ".join(f"{c['feature']}={c['value']:.3g} (normal {c['normal_range'][0]:.3g}..{c['normal_range'][1]:.3g})"
-                        for c in doc.get("contributors", [])[:3])
-        expected = (f"; observed/expected {doc['deviation']:.1f}x of {doc['expected_value']:.3g}"
-                    if doc.get("deviation") is not None and doc.get("expected_value") is not None else "")
         print(f"  {doc['timestamp']:%Y-%m-%d %H:%M} {doc['service']:<20} {doc['severity']:<8} "
-              f"{doc.get('anomaly_type') or '-':<24} score {doc['anomaly_score']:.3f}{expected}")
+              f"{doc.get('anomaly_type') or '-':<22} score {doc['anomaly_score']:.3f}")
         print(f"      {doc['message'][:110]}")
-        if why:
-            print(f"      why: {why}")
+        if doc.get("explanation"):
+            print(f"      why: {doc['explanation'][:150]}")
 
 
 def run_demo(partition: str | None = None, logs_per_minute: float = 5.0) -> int:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics_pipeline.core.detection.training import TrainingConfig, holdout_of, train
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
+from analytics_pipeline.core.detection.training import holdout_of, train
 from analytics_pipeline.core.lifecycle.candidate import ModelCandidate, register_candidate
 from analytics_pipeline.core.lifecycle.gate import GatePolicy
 from analytics_pipeline.core.lifecycle.promotion import PromotionResult, promote_if_better

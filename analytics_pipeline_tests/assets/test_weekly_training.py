@@ -18,7 +18,10 @@ from mlflow import MlflowClient
 from nbclient import NotebookClient
 
 from analytics_pipeline.cli import main as cli_main
-from analytics_pipeline.core.detection.training import TrainingConfig, holdout_of, train
+from analytics_pipeline.core.features.featurizer import FEATURE_COUNT
+from analytics_pipeline.core.features.novelty import NOVELTY_CHANNELS
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
+from analytics_pipeline.core.detection.training import holdout_of, train
 from analytics_pipeline.core.lifecycle.candidate import register_candidate
 from analytics_pipeline.core.lifecycle.gate import GatePolicy
 from analytics_pipeline.core.lifecycle.registry import champion_history, version_by_alias
@@ -69,7 +72,8 @@ def test_first_week_trains_registers_and_promotes_a_champion(weekly_runs):
     run = mlflow.get_run(model["mlflow_run_id"])
     assert run.data.tags["partition"] == WEEKS[0] and run.data.tags["data_hash"]
     assert {"f1", "roc_auc", "pr_auc", "precision", "recall", "anomaly_rate", "training_time_s"} <= set(run.data.metrics)
-    assert run.data.params["n_estimators"] == "100" and run.data.params["contamination"] == "0.1"
+    assert run.data.params["n_estimators"] == "100" and run.data.params["contamination"] == "auto"
+    assert run.data.params["detector"] == "multi_view"
     artifacts = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "plots")}
     assert {"plots/roc_curve.png", "plots/score_histogram.png"} <= artifacts
     assert "data:image/png;base64," in model["plots"]
@@ -98,7 +102,8 @@ def test_saved_models_holds_the_champion_with_a_valid_checksum(weekly_runs):
     assert registry["active_version"] == active
     assert {v["version"] for v in registry["versions"]} == {1, 2}
     pipeline, meta = load_exported(saved)
-    assert meta["version"] == active and len(meta["feature_names"]) == 78
+    assert meta["version"] == active and len(meta["feature_names"]) == FEATURE_COUNT + len(NOVELTY_CHANNELS)
+    assert meta["feature_names"][FEATURE_COUNT:] == list(NOVELTY_CHANNELS)  # the channels beside the matrix
     assert meta["training_samples"] > 0 and meta["params"]["n_estimators"] == 100
 
 
@@ -157,7 +162,7 @@ def test_train_cli_on_the_labelled_bgl_file(weekly_runs, capsys):
                      "--n-estimators", "50"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "training isolation_forest on 2,000 logs" in out
+    assert "training multi_view on 2,000 logs" in out
     assert re.search(r"roc_auc: 0\.\d{4}", out) and "registered version" in out
 
 

@@ -8,7 +8,6 @@ import sys
 import textwrap
 import time
 
-import pymongo
 import pytest
 
 from analytics_pipeline.core.partition_store import (

@@ -25,7 +25,7 @@ def demo_env(mongo_server, tmp_path, monkeypatch):
 def test_demo_twice_seeds_once_and_duplicates_nothing(demo_env, capsys):
     assert run_demo(logs_per_minute=0.5) == 0
     out = capsys.readouterr().out
-    assert "seeded" in out and "PROMOTED" in out and "Top anomalies:" in out and "make mlflow-ui" in out
+    assert "seeded" in out and "PROMOTED" in out and "Top anomalies" in out and "make mlflow-ui" in out
     logs, week = demo_env["logs"].count_documents({}), latest_complete_week()
     anomalies = demo_env["anomalies"].count_documents({"partition": week})
     assert logs > 10_000 and anomalies > 0

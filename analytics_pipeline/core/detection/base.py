@@ -80,6 +80,11 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         """Anomaly score in [0, 1], higher = more anomalous (see the module docstring)."""
         return self._to_anomaly(self.score_samples(X))
 
+    def severity_knots(self) -> list[tuple[float, float]] | None:
+        """(raw score, calibrated score) knots above the threshold, when the detector's raw score has
+        a scale of its own; None: core.detection.severity learns them from the training scores."""
+        return None
+
     def get_model_info(self) -> dict[str, Any]:
         """Type, parameters and learned scalars (offset, threshold, training size) as plain data."""
         params = {k: _plain(v) for k, v in self.get_params(deep=False).items()}

@@ -7,15 +7,17 @@ from analytics_pipeline.core.detection.base import BaseDetector
 from analytics_pipeline.core.detection.distance import LocalOutlierFactorDetector, OneClassSVMDetector
 from analytics_pipeline.core.detection.ensemble import EnsembleDetector
 from analytics_pipeline.core.detection.forest import IsolationForestDetector
+from analytics_pipeline.core.detection.multiview import MultiViewDetector
 
 __all__ = ["DETECTOR_NAMES", "BaseDetector", "EnsembleDetector", "IsolationForestDetector",
-           "LocalOutlierFactorDetector", "OneClassSVMDetector", "make_detector"]
+           "LocalOutlierFactorDetector", "MultiViewDetector", "OneClassSVMDetector", "make_detector"]
 
 DETECTOR_NAMES: tuple[str, ...] = (
-    "isolation_forest", "one_class_svm", "local_outlier_factor", "ensemble",
+    "multi_view", "isolation_forest", "one_class_svm", "local_outlier_factor", "ensemble",
 )
 
 _SINGLE_DETECTORS: dict[str, type[BaseDetector]] = {
+    "multi_view": MultiViewDetector,
     "isolation_forest": IsolationForestDetector,
     "one_class_svm": OneClassSVMDetector,
     "local_outlier_factor": LocalOutlierFactorDetector,

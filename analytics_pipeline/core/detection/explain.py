@@ -5,7 +5,11 @@ feature profile stored with the model, see :func:`log_profile` and ``training.fe
 
 Anomaly type: the first rule that matches, in this order ("the context" is the trailing rolling
 window of the log's service within the scored batch; rules that need it apply only when the batch
-covers that whole window before the log, so single logs are typed from their own fields):
+covers that whole window before the log, so single logs are typed from their own fields). With the
+multi-view detector, the view whose evidence is strongest (core.detection.multiview) decides which
+rules apply: health-view anomalies take rules 3-6, novelty and burst anomalies are
+``new_message_pattern``, content anomalies ``unusual_content`` (``new_message_pattern`` when their
+template is rare); rules 1-2 apply to all. Other detectors take rules 1-9 in order.
 
 1. ``memory_leak``: the message speaks of memory (OutOfMemory, OOM, heap, GC, exit code 137).
 2. ``resource_spike``: it speaks of an exhausted or saturated resource (connection/worker pool,
@@ -20,18 +24,25 @@ covers that whole window before the log, so single logs are typed from their own
    (context) the window's mean response time is at least 2x the training median.
 7. ``new_message_pattern``: the masked message template is new, or rare in training (under 1
    in 10,000 training logs: a line seen only during past incidents is still news).
-8. ``unusual_pattern``: anything else (an unusual combination of otherwise ordinary values).
+8. ``unusual_content`` (multi-view only): what the log says is unlike the training logs.
+9. ``unusual_pattern``: anything else (an unusual combination of otherwise ordinary values).
+
+``explanation`` is one sentence for people (core.detection.anomaly_types.sentence). A
+``new_message_pattern`` names its template and how often training saw it ("seen 0 times in 30
+days of training"), and its first contributor is ``template_seen_in_training`` (the count, against
+the range of counts of ordinary logs' templates).
 
 ``expected_value`` / ``deviation`` (deviation = observed / expected):
 
 - latency types (latency_spike, performance_degradation, memory_leak, resource_spike): the
   service's training median response time in ms; observed is the log's response time, or the
-  window's mean response time when the log has none. None when neither is known.
+  window's mean response time when the log has none or when the window's mean, not the log, is
+  what is slow (performance_degradation by rule 6's second half). None when neither is known.
 - error_rate_spike: the service's training error rate (share of ERROR/CRITICAL logs); observed is
   the window's error rate; the expected rate is floored at 1% in the ratio.
 - throughput_drop: the service's training mean of logs per rolling window at that UTC hour;
   observed is the window's log count (a ratio below 1).
-- new_message_pattern, unusual_pattern: None (there is no single expected number).
+- new_message_pattern, unusual_content, unusual_pattern: None (no single expected number).
 
 Contributors: up to five model inputs outside their training [p05, p95] range, rarest first:
 beyond the training min/max, then outside [p01, p99], then outside [p05, p95]; ties by distance
@@ -42,53 +53,19 @@ original units (ms, seconds, counts, rates), the others (one-hot, TF-IDF) as the
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from analytics_pipeline.core.detection.anomaly_types import (
+    LATENCY_TYPES, MEMORY_WORDS, RECOMMENDED_ACTIONS, RESOURCE_WORDS, mentions, sentence,
+)
+from analytics_pipeline.core.features.novelty import TemplateStats
 from analytics_pipeline.core.features.scaling import ServiceScaler
 from analytics_pipeline.core.features.text import as_text, mask_message, mask_messages
 
-ANOMALY_TYPES: tuple[str, ...] = (
-    "latency_spike", "error_rate_spike", "throughput_drop", "performance_degradation",
-    "resource_spike", "memory_leak", "new_message_pattern", "unusual_pattern",
-)
-LATENCY_TYPES = frozenset({"latency_spike", "performance_degradation", "memory_leak", "resource_spike"})
-
-RECOMMENDED_ACTIONS: dict[str, tuple[str, ...]] = {
-    "latency_spike": ("Check the service's dependencies and recent deploys for slow calls",
-                      "Inspect slow-query and GC logs around the spike",
-                      "Scale out if request volume rose"),
-    "performance_degradation": ("Compare latency with the previous release and traffic level",
-                                "Profile the slowest endpoints", "Check CPU and memory saturation"),
-    "error_rate_spike": ("Inspect the error messages and stack traces",
-                         "Check recent deploys and roll back if errors started with one",
-                         "Verify the health of upstream dependencies"),
-    "throughput_drop": ("Check the service's health checks and upstream traffic routing",
-                        "Look for timeouts, crashed workers or a stuck queue",
-                        "Verify the log shipping pipeline is not dropping logs"),
-    "resource_spike": ("Check connection pools, worker pools and queue depths",
-                       "Look for connection leaks or runaway clients",
-                       "Raise limits or scale out if demand is genuine"),
-    "memory_leak": ("Inspect heap usage and GC pauses over time",
-                    "Take a heap dump before the next restart",
-                    "Restart the affected instances to recover, then fix the leak"),
-    "new_message_pattern": ("Review the new message: new release, feature flag or failure mode?",
-                            "Add it to known patterns once triaged"),
-    "unusual_pattern": ("Review the log and its neighbours for context",
-                        "Mark it as a false positive if benign so the next model learns it"),
-}
-
-# (words one of which a message must hold, the pattern that decides): the cheap substring test
-# spares the regex, ~10 us a message, on the many messages that cannot match.
-_MEMORY = (("memory", "oom", "heap", "gc", "garbage", "137"),
-           re.compile(r"out ?of ?memory|\boom\b|\bheap\b|\bgc\b|garbage collect|memory leak|exit code 137"))
-_RESOURCE = (("pool", "satur", "too many", "cpu", "disk", "space", "descriptor"),
-             re.compile(r"pool (?:is )?(?:exhausted|saturated)|saturat|too many (?:connections|open files)"
-                        r"|\bcpu\b|disk (?:is )?full|no space left|file descriptors"))
 _MAX_CONTRIBUTORS = 5
 _COMMON_TEMPLATE_SHARE = 1e-4  # templates rarer than this in training count as new
 _ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
@@ -102,7 +79,8 @@ def template_key(template: str) -> str:
 def log_profile(logs: pd.DataFrame, window: pd.Timedelta) -> dict[str, Any]:
     """Per-service baselines of the training logs for the type rules, and the common templates."""
     if len(logs) == 0:
-        return {"service_error_rate": {}, "service_logs_per_window_by_hour": {}, "message_templates": []}
+        return {"training_days": 0.0, "training_logs": 0, "service_error_rate": {},
+                "service_logs_per_window_by_hour": {}, "message_templates": []}
     errors = logs["level"].isin(list(_ERROR_LEVELS))
     error_rate = errors.groupby(logs["service"]).mean()
     # Mean logs per rolling window at each UTC hour: count per (service, hour) over the hours seen.
@@ -116,7 +94,10 @@ def log_profile(logs: pd.DataFrame, window: pd.Timedelta) -> dict[str, Any]:
     templates, codes = mask_messages(logs["message"].to_numpy())
     counts = np.bincount(codes, minlength=len(templates))
     common = np.flatnonzero(counts >= _COMMON_TEMPLATE_SHARE * len(logs))  # at most 10,000
+    span = ts.max() - ts.min()
     return {
+        "training_days": round(span / pd.Timedelta(days=1), 2),
+        "training_logs": int(len(logs)),
         "service_error_rate": {str(s): float(r) for s, r in error_rate.items()},
         "service_logs_per_window_by_hour": {
             str(s): [None if not np.isfinite(v) else round(float(v), 3) for v in row]
@@ -134,6 +115,7 @@ class Explanations:
     deviation: list[float | None]
     contributors: list[list[dict[str, Any]]]
     recommended_actions: list[list[str]]
+    explanation: list[str]
 
 
 def _array(profile: Mapping[str, Any], key: str, fallback: str) -> np.ndarray:
@@ -171,6 +153,13 @@ class Explainer:
         self.base_error = float(profile.get("error_rate", 0.0))
         self.service_volume = profile.get("service_logs_per_window_by_hour", {})
         self.templates = frozenset(profile.get("message_templates", ()))
+        self.training_days = profile.get("training_days")
+        self.stats: TemplateStats | None = getattr(featurizer, "templates_", None)
+        if self.stats is not None:  # the counts of ordinary logs' templates: p05..p95 over training logs
+            counts = np.fromiter(self.stats.counts.values(), dtype=np.float64, count=len(self.stats.counts))
+            order = np.argsort(counts)
+            cumulative = np.cumsum(counts[order]) / max(counts.sum(), 1.0)
+            self.common_counts = [float(counts[order][np.searchsorted(cumulative, q)]) for q in (0.05, 0.95)]
 
     def affine_rows(self, services: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per-row (offset, factor) with ``original = offset + factor * model input``."""
@@ -188,25 +177,43 @@ class Explainer:
 
     def explain(self, X: np.ndarray, service: np.ndarray, level: np.ndarray, message: np.ndarray,
                 response_time: np.ndarray, status_code: np.ndarray, hour: np.ndarray,
-                has_context: np.ndarray) -> Explanations:
-        """Explanations of the anomalous rows ``X`` (model inputs) and their log fields."""
+                has_context: np.ndarray, view: np.ndarray | None = None) -> Explanations:
+        """Explanations of the anomalous rows ``X`` (model inputs) and their log fields; ``view`` is
+        each row's strongest view when the detector has views (core.detection.multiview)."""
         affine = self.affine_rows(service.tolist())
-        kinds, expected, observed = self._types(X, service, level, message, response_time,
-                                                status_code, hour, has_context, affine)
+        templates, codes = mask_messages(message)
+        seen = self.stats.template_counts(templates)[codes] if self.stats is not None else None
+        kinds, expected, observed, window = self._types(X, service, level, message, response_time, status_code,
+                                                        hour, has_context, affine, view, seen)
         floor = np.where(kinds == "error_rate_spike", 0.01, 1e-9)
         with np.errstate(invalid="ignore", divide="ignore"):
             deviation = observed / np.maximum(expected, floor)
+        contributors = self.contributors(X, affine)
+        textual = np.flatnonzero((kinds == "new_message_pattern") | (kinds == "unusual_content"))
+        if seen is not None:
+            for i in textual.tolist():  # the template and how often training saw it, first
+                contributors[i] = [{"feature": "template_seen_in_training", "value": float(seen[i]),
+                                    "normal_range": list(self.common_counts), "direction": "below",
+                                    "template": str(templates[codes[i]])}] + contributors[i][:4]
+        explanations = [
+            sentence(kind, e, o, window=bool(window[i]), template=str(templates[codes[i]]),
+                     seen=None if seen is None else float(seen[i]),
+                     training_logs=None if self.stats is None else self.stats.n_logs,
+                     training_days=self.training_days, contributor=contributors[i][0] if contributors[i] else None)
+            for i, (kind, e, o) in enumerate(zip(kinds.tolist(), expected.tolist(), observed.tolist()))]
         return Explanations(
             anomaly_type=kinds.tolist(),
             expected_value=_rounded(expected),
             deviation=_rounded(deviation),
-            contributors=self.contributors(X, affine),
+            contributors=contributors,
             recommended_actions=[list(RECOMMENDED_ACTIONS[k]) for k in kinds.tolist()],
+            explanation=explanations,
         )
 
     def _types(self, X: np.ndarray, service: np.ndarray, level: np.ndarray, message: np.ndarray,
                rt: np.ndarray, sc: np.ndarray, hour: np.ndarray, has_context: np.ndarray,
-               affine: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               affine: tuple[np.ndarray, np.ndarray], view: np.ndarray | None,
+               seen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         n = len(X)
         services = service.tolist()
         # A service never seen with response times falls back to the training median, if any.
@@ -222,7 +229,7 @@ class Explainer:
         error_rate = self.unscaled(X, self.error_rate, affine)
         volume = self.unscaled(X, self.volume, affine)
         text = [as_text(m).lower() for m in message.tolist()]
-        memory, resource = _mentions(text, *_MEMORY), _mentions(text, *_RESOURCE)
+        memory, resource = mentions(text, *MEMORY_WORDS), mentions(text, *RESOURCE_WORDS)
         is_error = _member(level, _ERROR_LEVELS) | (sc >= 500)
         with np.errstate(invalid="ignore"):
             throughput = has_context & (base_volume >= 5) & (volume <= 0.2 * base_volume)
@@ -230,25 +237,33 @@ class Explainer:
             spike = (rt >= 3 * rt_p50) & (rt > rt_p95)
             slow = (rt > rt_p95) | (has_context & (rt_mean >= 2 * rt_p50))
         kinds = np.full(n, "unusual_pattern", dtype=object)
-        rules = [("memory_leak", memory), ("resource_spike", resource), ("throughput_drop", throughput),
-                 ("error_rate_spike", errors), ("latency_spike", spike), ("performance_degradation", slow)]
+        health = np.ones(n, dtype=bool) if view is None else view == "health"
+        rules = [("memory_leak", memory), ("resource_spike", resource), ("throughput_drop", throughput & health),
+                 ("error_rate_spike", errors & health), ("latency_spike", spike & health),
+                 ("performance_degradation", slow & health)]
+        if view is not None:
+            rare = self._new_templates(message) if seen is None else self.stats.share(seen) < _COMMON_TEMPLATE_SHARE
+            novel = (view == "novelty") | (view == "burst") | ((view == "content") & rare)
+            rules += [("new_message_pattern", novel), ("unusual_content", view == "content")]
         undecided = np.ones(n, dtype=bool)
         for kind, match in rules:
             hit = undecided & match
             kinds[hit] = kind
             undecided &= ~hit
-        rest = np.flatnonzero(undecided)
+        rest = np.flatnonzero(undecided & health) if view is None else np.zeros(0, dtype=np.intp)
         if len(rest):
             kinds[rest[self._new_templates(message[rest])]] = "new_message_pattern"
 
         latency = _member(kinds, LATENCY_TYPES)
-        observed_rt = np.where(np.isnan(rt) & has_context, rt_mean, rt)  # NaN when neither is known
+        with np.errstate(invalid="ignore"):  # the window's mean is what is slow, or the log has no time
+            window = has_context & (np.isnan(rt) | ((kinds == "performance_degradation") & ~(rt > rt_p95)))
+        observed_rt = np.where(window, rt_mean, rt)  # NaN when neither is known
         expected = np.full(n, np.nan)
         observed = np.full(n, np.nan)
         for mask, exp, obs in ((latency, rt_p50, observed_rt), (kinds == "error_rate_spike", base_error, error_rate),
                                (kinds == "throughput_drop", base_volume, volume)):
             expected[mask], observed[mask] = exp[mask], obs[mask]
-        return kinds, expected, observed
+        return kinds, expected, observed, window & latency
 
     def _new_templates(self, messages: np.ndarray) -> np.ndarray:
         """True where the message's template was new or rare in training."""
@@ -287,12 +302,6 @@ class Explainer:
                  for j, v, a, b, d, ok in zip(js, vs, los, his, ds, ks) if ok]
                 for js, vs, los, his, ds, ks in zip(top.tolist(), values.tolist(), lo.tolist(), hi.tolist(),
                                                     direction.tolist(), keep.tolist())]
-
-
-def _mentions(texts: list[str], words: tuple[str, ...], pattern: re.Pattern[str]) -> np.ndarray:
-    """True where a lower-cased text matches ``pattern`` (tested only if it holds one of ``words``)."""
-    return np.fromiter((any(w in t for w in words) and pattern.search(t) is not None for t in texts),
-                       bool, len(texts))
 
 
 def _member(values: np.ndarray, allowed: frozenset[str]) -> np.ndarray:

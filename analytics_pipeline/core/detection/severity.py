@@ -106,6 +106,15 @@ class Calibration:
         return cls._from_knots(knots, threshold)
 
     @classmethod
+    def from_knots(cls, upper: list[tuple[float, float]], train_scores: np.ndarray, threshold: float) -> "Calibration":
+        """Given knots above the threshold (the detector's own severity scale), with 0 -> 0, the
+        training median -> 0.3 and the threshold -> 0.6 below them."""
+        scores = np.asarray(train_scores, dtype=np.float64)
+        median = float(np.median(scores)) if scores.size else threshold / 2
+        knots = [(0.0, 0.0), (median, 0.3), (threshold, BOUNDARY), *upper, (1.0, 1.0)]
+        return cls._from_knots(knots, threshold)
+
+    @classmethod
     def linear(cls, threshold: float) -> "Calibration":
         """The fallback: 0 -> 0, threshold -> 0.6, 1 -> 1."""
         return cls._from_knots([(0.0, 0.0), (threshold, BOUNDARY), (1.0, 1.0)], threshold)
@@ -160,5 +169,6 @@ def score_profile(detector: Any, train_matrix: np.ndarray) -> dict[str, Any]:
         "rows": int(scores.size),
         "flagged_share": float(np.mean(scores > threshold)) if scores.size else None,
         "quantiles": {k: None if v is None else float(v) for k, v in zip(levels, values)},
-        "calibration": Calibration.fit(scores, threshold).as_dict(),
+        "calibration": (Calibration.fit(scores, threshold) if detector.severity_knots() is None
+                        else Calibration.from_knots(detector.severity_knots(), scores, threshold)).as_dict(),
     }

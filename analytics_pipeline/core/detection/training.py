@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import joblib
@@ -15,111 +15,17 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES, make_detector
 from analytics_pipeline.core.detection.evaluation import evaluate, score_separation
 from analytics_pipeline.core.detection.explain import log_profile
-from analytics_pipeline.core.features.featurizer import LogFeaturizer
+from analytics_pipeline.core.detection.pipelines import AUTO, TrainingConfig, build_pipeline
 from analytics_pipeline.core.detection.severity import score_profile
 
 
-SPLIT_ON: tuple[str, ...] = ("health", "all")
+MIN_EXPECTED_RATE = 0.001
 
 
 class InsufficientDataError(ValueError):
     """The window holds too few logs to train on."""
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """Hyperparameters (the seed's defaults); also the MLflow params of a training run."""
-
-    detector: str = "isolation_forest"
-    n_estimators: int = 100
-    max_samples: str | int | float = "auto"
-    contamination: float = 0.1
-    max_features: float = 1.0
-    random_state: int = 42
-    n_jobs: int = -1
-    test_size: float = 0.2
-    min_training_samples: int = 100
-    # Not seed parameters: measured choices (bench/bench_quality.py, README "Quality"). The
-    # forest splits only on the per-service health features, scaled within each service.
-    scaler_type: str = "per_service"
-    split_on: str = "health"
-    max_tfidf_features: int = 50
-    top_n_services: int = 10
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.detector not in DETECTOR_NAMES:
-            raise ValueError(f"unknown detector {self.detector!r}; valid: {', '.join(DETECTOR_NAMES)}")
-        if not 0 < self.contamination <= 0.5:
-            raise ValueError(f"contamination must be in (0, 0.5], got {self.contamination}")
-        if not 0 < self.test_size < 1:
-            raise ValueError(f"test_size must be in (0, 1), got {self.test_size}")
-        if self.n_estimators < 1:
-            raise ValueError(f"n_estimators must be at least 1, got {self.n_estimators}")
-        if self.split_on not in SPLIT_ON:
-            raise ValueError(f"split_on must be one of {', '.join(SPLIT_ON)}, got {self.split_on!r}")
-
-    def as_params(self) -> dict[str, Any]:
-        params = {k: v for k, v in asdict(self).items() if k != "extra"}
-        return {**params, **self.extra}
-
-
-def parse_max_samples(text: str) -> str | int | float:
-    """``max_samples`` as people type it: "auto", a row count ("256") or a share ("0.5")."""
-    text = text.strip()
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        share = float(text)
-    except ValueError:
-        raise ValueError(f'max_samples must be "auto", an integer or a share in (0, 1], got {text!r}') from None
-    if not 0 < share <= 1:
-        raise ValueError(f"max_samples share must be in (0, 1], got {share}")
-    return share
-
-
-# Named configurations, compared side by side by bench/bench_quality.py (README "Quality"):
-# "seed" is the seed's plain 78-feature forest (global standard scaling, splits on every feature);
-# "default" is what the platform trains unless told otherwise; "recommended" suits data with
-# about 3% anomalous logs.
-PRESETS: dict[str, TrainingConfig] = {
-    "seed": TrainingConfig(scaler_type="standard", split_on="all"),
-    "default": TrainingConfig(),
-    "recommended": TrainingConfig(contamination=0.03),
-}
-
-
-def build_detector(config: TrainingConfig) -> Any:
-    """The configured detector; ``contamination`` means the expected anomaly share for all."""
-    if config.detector == "isolation_forest":
-        return make_detector("isolation_forest", n_estimators=config.n_estimators,
-                             max_samples=config.max_samples, contamination=config.contamination,
-                             max_features=config.max_features, random_state=config.random_state,
-                             n_jobs=config.n_jobs)
-    if config.detector == "one_class_svm":
-        return make_detector("one_class_svm", nu=config.contamination, random_state=config.random_state)
-    if config.detector == "local_outlier_factor":
-        return make_detector("local_outlier_factor", contamination=config.contamination)
-    ensemble = make_detector("ensemble", contamination=config.contamination)
-    return ensemble.set_params(isolation_forest__n_estimators=config.n_estimators,
-                               isolation_forest__random_state=config.random_state)
-
-
-def build_pipeline(config: TrainingConfig) -> Pipeline:
-    """Raw logs in, anomaly scores out: ``LogFeaturizer`` then the detector."""
-    featurizer = LogFeaturizer(max_tfidf_features=config.max_tfidf_features,
-                               top_n_services=config.top_n_services, scaler_type=config.scaler_type)
-    detector = build_detector(config)
-    if config.detector == "isolation_forest" and config.split_on == "health":
-        detector.set_params(feature_weights=featurizer.health_weights())
-    return Pipeline([("features", featurizer), ("detector", detector)])
 
 
 def time_split(logs: pd.DataFrame, test_size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -234,6 +140,14 @@ class TrainedModel:
     @property
     def holdout_rows(self) -> int:
         return self.holdout.rows
+
+    @property
+    def expected_rate(self) -> float:
+        """The anomaly share the model is meant to flag: its contamination, or with "auto" the share
+        it flagged in its own training window (at least 0.1%, so that a ratio to it is defined)."""
+        if self.config.contamination != AUTO:
+            return float(self.config.contamination)
+        return max(float(self.profile.get("anomaly_score", {}).get("flagged_share") or 0.0), MIN_EXPECTED_RATE)
 
 
 def train(logs: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> TrainedModel:

@@ -41,6 +41,8 @@ Definitions and choices (the ``_5min`` names follow ``rolling_window``):
   with ``scaler_type``; one-hot and TF-IDF columns are already in [0, 1] and are left as is.
   ``"per_service"`` (:class:`ServiceScaler`) scales the service-relative columns (latency, gaps,
   volume) within each service, so "slow for this service" is an extreme value of the column.
+- Novelty channels (``novelty_channels=True``, after the 78): template_rarity, word_novelty and
+  rare_burst, unscaled; see core.features.novelty.
 - Speed: messages are masked and weighted once per distinct shape, windows come from sorted
   arrays. Inputs of at most ``rolling.SMALL_BATCH`` logs (the online path) skip pandas for plain
   loops, with the same results; small inputs also reuse the templates and tf-idf rows that
@@ -58,6 +60,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from analytics_pipeline.core.features import rolling
 from analytics_pipeline.core.features.columns import LogColumns, log_columns
+from analytics_pipeline.core.features.novelty import NOVELTY_CHANNELS, fit_template_stats
 from analytics_pipeline.core.features.scaling import SCALERS, ServiceScaler, affine
 from analytics_pipeline.core.logs.schema import LEVELS
 from analytics_pipeline.core.features.text import fit_tfidf, mask_messages
@@ -90,6 +93,51 @@ def _window_suffix(window: pd.Timedelta) -> str:
 
 
 @dataclass(frozen=True)
+class FeatureLayout:
+    """Where each group of features sits in the matrix (known before fitting)."""
+
+    top_n_services: int
+    max_tfidf_features: int
+    novelty_channels: bool
+
+    @property
+    def width(self) -> int:
+        return 18 + self.top_n_services + self.max_tfidf_features + (len(NOVELTY_CHANNELS) if self.novelty_channels else 0)
+
+    @property
+    def level(self) -> list[int]:
+        return list(range(8, 13))
+
+    @property
+    def service(self) -> list[int]:
+        return list(range(13, 13 + self.top_n_services))
+
+    @property
+    def text(self) -> list[int]:
+        start = 18 + self.top_n_services
+        return list(range(start, start + self.max_tfidf_features))
+
+    def rolling(self, stat: str) -> int:
+        return 13 + self.top_n_services + ROLLING_STATS.index(stat)
+
+    @property
+    def health(self) -> list[int]:
+        """The columns of :data:`HEALTH_FEATURES`."""
+        return [self.rolling(stat) for stat in HEALTH_FEATURES]
+
+    @property
+    def content(self) -> list[int]:
+        """What a log says: its level, its service slot and the TF-IDF of its template."""
+        return self.level + self.service + self.text
+
+    def channel(self, name: str) -> int:
+        """Position of a novelty channel (core.features.novelty)."""
+        if not self.novelty_channels:
+            raise ValueError("this featurizer has no novelty channels (novelty_channels=False)")
+        return 18 + self.top_n_services + self.max_tfidf_features + NOVELTY_CHANNELS.index(name)
+
+
+@dataclass(frozen=True)
 class _Parts:
     """Everything of a matrix but the scaling and the assembly."""
 
@@ -100,6 +148,7 @@ class _Parts:
     template: np.ndarray    # template per row
     service: np.ndarray     # service code per row, into ``services``
     services: list[str]
+    channels: np.ndarray | None  # (n, 3) novelty channels, when the featurizer has them
 
 
 class LogFeaturizer(TransformerMixin, BaseEstimator):
@@ -112,14 +161,19 @@ class LogFeaturizer(TransformerMixin, BaseEstimator):
     Learned attributes: ``services_`` (service per slot), ``response_time_fill_``,
     ``status_code_fill_``, ``tfidf_`` (:class:`~analytics_pipeline.core.text.TfidfModel`) with
     ``vocabulary_`` (term -> column within the text group) and ``idf_``, ``scaler_`` (fitted
-    scikit-learn scaler of the 13 continuous columns, a :class:`ServiceScaler`, or None), ``window_`` and
-    ``feature_names_out_``.
+    scikit-learn scaler of the 13 continuous columns, a :class:`ServiceScaler`, or None), ``window_``,
+    ``templates_`` (:class:`~analytics_pipeline.core.features.novelty.TemplateStats`, with
+    ``novelty_channels``) and ``feature_names_out_``.
+
+    ``novelty_channels=True`` appends the three channels of core.features.novelty after the 78
+    features (template rarity, word novelty, rare-template bursts): signals beside the matrix that
+    the multi-view detector reads. The 78-feature matrix itself is the same either way.
     """
 
     def __init__(self, max_tfidf_features: int = 50, top_n_services: int = 10,
                  rolling_window: str = "5min", scale_numerical: bool = True,
                  scaler_type: str = "standard", ngram_range: tuple[int, int] = (1, 2),
-                 min_df: float | int = 2, max_df: float | int = 0.8) -> None:
+                 min_df: float | int = 2, max_df: float | int = 0.8, novelty_channels: bool = False) -> None:
         self.max_tfidf_features = max_tfidf_features
         self.top_n_services = top_n_services
         self.rolling_window = rolling_window
@@ -128,6 +182,7 @@ class LogFeaturizer(TransformerMixin, BaseEstimator):
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_df = max_df
+        self.novelty_channels = novelty_channels
 
     def _check_params(self) -> pd.Timedelta:
         for name in ("max_tfidf_features", "top_n_services"):
@@ -174,10 +229,15 @@ class LogFeaturizer(TransformerMixin, BaseEstimator):
         """``feature_weights`` for :class:`~analytics_pipeline.core.detectors.IsolationForestDetector`
         that let it split only on :data:`HEALTH_FEATURES`, in this featurizer's layout (known
         before fitting); see :data:`HEALTH_FEATURES` for why."""
-        weights = [0] * (18 + self.top_n_services + self.max_tfidf_features)
-        for stat in HEALTH_FEATURES:
-            weights[13 + self.top_n_services + ROLLING_STATS.index(stat)] = 1
+        layout = self.layout()
+        weights = [0] * layout.width
+        for column in layout.health:
+            weights[column] = 1
         return tuple(weights)
+
+    def layout(self) -> FeatureLayout:
+        """Where each group of features sits in this featurizer's output (known before fitting)."""
+        return FeatureLayout(self.top_n_services, self.max_tfidf_features, bool(self.novelty_channels))
 
     def _fit(self, cols: LogColumns) -> _Parts:
         window = self._check_params()
@@ -198,6 +258,8 @@ class LogFeaturizer(TransformerMixin, BaseEstimator):
                                 min_df=self.min_df, max_df=self.max_df)
         self.vocabulary_ = {term: j for j, term in enumerate(self.tfidf_.terms)}
         self.idf_ = self.tfidf_.idf
+        self.templates_ = (fit_template_stats(templates, template_of_row, cols.service, cols.services)
+                           if self.novelty_channels else None)
         parts = self._parts(cols, templates, template_of_row)
         if not self.scale_numerical or self.scaler_type == "none":
             self.scaler_ = None
@@ -214,6 +276,7 @@ class LogFeaturizer(TransformerMixin, BaseEstimator):
         names += [f"{stat}_{suffix}" for stat in ROLLING_STATS]
         names += [f"tfidf_{term}" for term in self.tfidf_.terms]
         names += [f"tfidf__unused_{k}" for k in range(len(self.tfidf_.terms), self.max_tfidf_features)]
+        names += list(NOVELTY_CHANNELS) if self.novelty_channels else []
         self.feature_names_out_ = np.asarray(names, dtype=object)
         return parts
 
@@ -221,8 +284,11 @@ class LogFeaturizer(TransformerMixin, BaseEstimator):
         n = len(cols.ts)
         rt = np.where(np.isnan(cols.rt), self.response_time_fill_, cols.rt)
         sc = np.where(np.isnan(cols.sc), self.status_code_fill_, cols.sc)
+        stats = self.templates_
+        counts = stats.template_counts(templates) if stats is not None else None
+        rare = stats.is_known_rare(counts)[template_of_row] if stats is not None else None
         context = rolling.time_context(cols.ts, cols.service, cols.rt, cols.level >= _FIRST_ERROR_LEVEL,
-                                       self.window_.value, self.response_time_fill_)
+                                       self.window_.value, self.response_time_fill_, counted=rare)
         continuous = np.empty((n, 13))
         continuous[:, 0] = rt
         continuous[:, 1] = sc
@@ -233,17 +299,25 @@ class LogFeaturizer(TransformerMixin, BaseEstimator):
         continuous[:, 4] = np.sin(2 * np.pi * day / 7)
         continuous[:, 5] = np.cos(2 * np.pi * day / 7)
         continuous[:, 6:8] = context[:, :2]
-        continuous[:, 8:] = context[:, 2:]
+        continuous[:, 8:] = context[:, 2:7]
         slot_of = {name: k for k, name in enumerate(self.services_)}
         slot = np.array([slot_of.get(name, -1) for name in cols.services], dtype=np.int64)[cols.service]
         text = np.zeros((len(templates), self.max_tfidf_features), dtype=np.float32)
         text[:, :len(self.tfidf_.terms)] = self.tfidf_.transform(templates)  # the rest: padding
-        return _Parts(continuous, cols.level, slot, text, template_of_row, cols.service, cols.services)
+        channels = None
+        if stats is not None:
+            channels = np.zeros((n, len(NOVELTY_CHANNELS)))
+            channels[:, 0] = stats.rarity(counts)[template_of_row]
+            channels[:, 1] = stats.word_novelty(templates)[template_of_row]
+            rows = np.flatnonzero(rare)  # only logs of known-rare templates make a burst
+            channels[rows, 2] = stats.burst_evidence(context[rows, 7], context[rows, 6],
+                                                     stats.rates(cols.services)[cols.service[rows]])
+        return _Parts(continuous, cols.level, slot, text, template_of_row, cols.service, cols.services, channels)
 
     def _assemble(self, parts: _Parts) -> np.ndarray:
         n = len(parts.level)
         k = self.top_n_services
-        out = np.zeros((n, 18 + k + self.max_tfidf_features), dtype=np.float32)
+        out = np.zeros((n, self.layout().width), dtype=np.float32)
         continuous = parts.continuous  # scaled in place: parts are used once
         if isinstance(self.scaler_, ServiceScaler):
             row = self.scaler_.rows(parts.services)[parts.service]
@@ -265,6 +339,9 @@ class LogFeaturizer(TransformerMixin, BaseEstimator):
         out[rows[known], 13 + parts.slot[known]] = 1.0
         out[:, 13 + k:18 + k] = continuous[:, 8:]
         # Row blocks keep the gather's temporary small (and in cache) on large inputs.
+        text = slice(18 + k, 18 + k + self.max_tfidf_features)
         for lo in range(0, n, _BLOCK_ROWS):
-            out[lo:lo + _BLOCK_ROWS, 18 + k:] = parts.text[parts.template[lo:lo + _BLOCK_ROWS]]
+            out[lo:lo + _BLOCK_ROWS, text] = parts.text[parts.template[lo:lo + _BLOCK_ROWS]]
+        if parts.channels is not None:
+            out[:, text.stop:] = parts.channels
         return out

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.indexers import BaseIndexer
 
-# Column order of :func:`time_context`'s result.
+# Column order of :func:`time_context`'s result (plus "counted" when it is asked to count).
 TIME_CONTEXT = ("time_since_last_log", "logs_in_window", "rt_mean", "rt_std", "rt_median",
                 "error_rate", "log_volume")
 
@@ -98,8 +98,9 @@ def _rt_stats(rt_sorted: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.n
 
 
 def time_context(ts: np.ndarray, groups: np.ndarray, rt: np.ndarray, is_error: np.ndarray,
-                 window_ns: int, rt_fill: float) -> np.ndarray:
-    """The time-dependent features of every row, in input order (columns: :data:`TIME_CONTEXT`).
+                 window_ns: int, rt_fill: float, counted: np.ndarray | None = None) -> np.ndarray:
+    """The time-dependent features of every row, in input order (columns: :data:`TIME_CONTEXT`,
+    then, given ``counted`` (one bool per row), how many rows of the window are ``counted``).
 
     ``rt`` holds NaN for missing response times: the window statistics use the observed ones,
     and a window without any takes ``rt_fill`` as mean and median and 0 as std. The first log of
@@ -109,7 +110,7 @@ def time_context(ts: np.ndarray, groups: np.ndarray, rt: np.ndarray, is_error: n
     n = len(ts)
     win = trailing_windows(ts, groups, window_ns)
     order, start, end = win.order, win.start, win.end
-    sorted_block = np.empty((n, 7))
+    sorted_block = np.empty((n, 7 if counted is None else 8))
     sorted_block[:, 0] = _gaps(ts[order], groups[order], window_ns / 1e9)
     volume = (end - start).astype(np.float64)
     errors = np.concatenate(([0], np.cumsum(is_error[order], dtype=np.int64)))
@@ -119,6 +120,9 @@ def time_context(ts: np.ndarray, groups: np.ndarray, rt: np.ndarray, is_error: n
     sorted_block[:, 2:5] = stats
     sorted_block[:, 5] = (errors[end] - errors[start]) / volume
     sorted_block[:, 6] = volume
+    if counted is not None:
+        hits = np.concatenate(([0], np.cumsum(counted[order], dtype=np.int64)))
+        sorted_block[:, 7] = hits[end] - hits[start]
     out = np.empty_like(sorted_block)
     out[order] = sorted_block
     out[:, 1] = win.logs_in_window

@@ -162,6 +162,15 @@ def mask_messages(messages: Sequence[object] | np.ndarray | pd.Series) -> tuple[
     return np.asarray(templates, dtype=object), template_codes[shape_codes].astype(np.int64)
 
 
+_WORDS = re.compile(TOKEN_PATTERN)
+
+
+def words_of(template: str) -> set[str]:
+    """The distinct words of a masked template, as the TF-IDF model tokenizes them (lower case;
+    placeholders such as ``<num>`` are words too)."""
+    return set(_WORDS.findall(template.lower()))
+
+
 def _vectorizer(ngram_range: tuple[int, int]) -> CountVectorizer:
     return CountVectorizer(token_pattern=TOKEN_PATTERN, ngram_range=tuple(ngram_range), lowercase=True)
 

@@ -11,7 +11,8 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from analytics_pipeline.core.detection.training import HoldoutEvaluation, TrainedModel, TrainingConfig
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
+from analytics_pipeline.core.detection.training import HoldoutEvaluation, TrainedModel
 from analytics_pipeline.core.lifecycle.registry import register_challenger
 from analytics_pipeline.core.lifecycle.runs import log_training_run
 
@@ -27,6 +28,7 @@ class ModelCandidate:
     config: TrainingConfig
     holdout: HoldoutEvaluation
     metrics: dict[str, Any]  # holdout metrics plus training time, model size and row counts
+    expected_rate: float     # the anomaly share it is meant to flag (TrainedModel.expected_rate)
 
     @property
     def threshold(self) -> float:
@@ -44,5 +46,5 @@ def register_candidate(trained: TrainedModel, logs: pd.DataFrame, partition: str
     run_id, uri, plots = log_training_run(trained, logs, tags, run_name=run_name)
     version = register_challenger(uri, {**tags, "mlflow_run_id": run_id})
     candidate = ModelCandidate(int(version.version), run_id, uri, partition, trained.config, trained.holdout,
-                               dict(trained.metrics))
+                               dict(trained.metrics), trained.expected_rate)
     return candidate, plots

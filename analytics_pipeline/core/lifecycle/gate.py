@@ -6,8 +6,8 @@ no ground truth, so the rule asks for a model that behaves as configured on unse
 separates its anomalies at least as clearly:
 
 * anomaly-rate stability: the share of holdout logs flagged stays within ``rate_tolerance``
-  (relative) of the contamination the model was trained for, and is no further from it than
-  the champion's;
+  (relative) of the rate the model expects (its contamination, or with ``contamination="auto"`` the
+  share it flagged in its own training window), and is no further from it than the champion's;
 * score separation: (mean score of flagged - mean score of unflagged) / std of all scores is
   at least the champion's times (1 - ``separation_tolerance``), and one of the two improves.
 """
@@ -41,7 +41,7 @@ def _finite(metrics: Mapping[str, Any], key: str) -> float | None:
 
 
 def decide(challenger: Mapping[str, Any], champion: Mapping[str, Any] | None,
-           contamination: float, policy: GatePolicy = GatePolicy()) -> GateDecision:
+           expected_rate: float, policy: GatePolicy = GatePolicy()) -> GateDecision:
     """Decide whether ``challenger`` replaces ``champion``; metrics come from the same holdout.
 
     Expected keys: ``f1``, ``roc_auc`` (None without labels), ``anomaly_rate``, ``separation``.
@@ -63,12 +63,12 @@ def decide(challenger: Mapping[str, Any], champion: Mapping[str, Any] | None,
                f"({'within' if auc_ok else 'worse than'} tolerance {policy.auc_tolerance})")
         return GateDecision(better_f1 and auc_ok, why, "labelled", compared)
 
-    dev_c = abs(rate - contamination) / contamination
-    dev_p = abs(float(champion.get("anomaly_rate", math.nan)) - contamination) / contamination
+    dev_c = abs(rate - expected_rate) / expected_rate
+    dev_p = abs(float(champion.get("anomaly_rate", math.nan)) - expected_rate) / expected_rate
     sep_c, sep_p = float(challenger["separation"]), float(champion.get("separation", 0.0))
     stable = dev_c <= policy.rate_tolerance and (not math.isfinite(dev_p) or dev_c <= dev_p + 1e-12)
     separated = sep_c >= sep_p * (1 - policy.separation_tolerance)
     improves = dev_c < dev_p - 1e-12 or sep_c > sep_p + 1e-12 or not math.isfinite(dev_p)
-    why = (f"anomaly rate {rate:.4f} vs target {contamination:.4f} (deviation {dev_c:.2f} vs champion "
+    why = (f"anomaly rate {rate:.4f} vs target {expected_rate:.4f} (deviation {dev_c:.2f} vs champion "
            f"{dev_p:.2f}); separation {sep_c:.3f} vs {sep_p:.3f}")
     return GateDecision(stable and separated and improves, why, "unlabelled", compared)

@@ -9,19 +9,20 @@ import mlflow
 import pandas as pd
 
 from analytics_pipeline.core.detection import training
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
 from analytics_pipeline.core.lifecycle.runs import log_training_run
 
 SUMMARY_METRICS = ("f1", "roc_auc", "pr_auc", "precision", "recall", "false_positive_rate",
                    "anomaly_rate", "training_time_s", "model_size_bytes")
 
 
-def grid(base: training.TrainingConfig, detectors: Sequence[str], contaminations: Sequence[float],
-         n_estimators: Sequence[int]) -> list[training.TrainingConfig]:
+def grid(base: TrainingConfig, detectors: Sequence[str], contaminations: Sequence[float],
+         n_estimators: Sequence[int]) -> list[TrainingConfig]:
     """Every combination; ``n_estimators`` only varies for tree-based detectors."""
-    configs: list[training.TrainingConfig] = []
+    configs: list[TrainingConfig] = []
     seen: set[tuple] = set()
     for detector, contamination, trees in product(detectors, contaminations, n_estimators):
-        if detector not in ("isolation_forest", "ensemble"):
+        if detector not in ("multi_view", "isolation_forest", "ensemble"):
             trees = base.n_estimators
         key = (detector, contamination, trees)
         if key not in seen:
@@ -30,7 +31,7 @@ def grid(base: training.TrainingConfig, detectors: Sequence[str], contaminations
     return configs
 
 
-def run_matrix(logs: pd.DataFrame, configs: Sequence[training.TrainingConfig], tags: Mapping[str, Any],
+def run_matrix(logs: pd.DataFrame, configs: Sequence[TrainingConfig], tags: Mapping[str, Any],
                run_name: str) -> tuple[str, pd.DataFrame]:
     """Train each configuration as a nested run under one parent; returns (parent id, summary).
 

@@ -41,7 +41,7 @@ def promote_if_better(candidate: ModelCandidate, holdout: pd.DataFrame, policy: 
     champion_metrics = None
     if current is not None and int(current.version) != candidate.version:
         champion_metrics, _ = holdout_metrics(load_pipeline(int(current.version)), holdout)
-    decision = decide(candidate.holdout.metrics, champion_metrics, float(candidate.config.contamination), policy)
+    decision = decide(candidate.holdout.metrics, champion_metrics, candidate.expected_rate, policy)
     tags = {"gate.decision": "promoted" if decision.promote else "rejected", "gate.rule": decision.rule,
             "gate.reason": decision.reason, "gate.partition": candidate.partition,
             "gate.compared_with": current.version if current is not None else "none"}

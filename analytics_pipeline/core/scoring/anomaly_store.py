@@ -14,6 +14,7 @@ import pymongo
 from pymongo.collection import Collection
 from pymongo.errors import OperationFailure
 
+from analytics_pipeline.core.detection.anomaly_types import ANOMALY_TYPES
 from analytics_pipeline.core.partition_store import (
     PartitionWrite, frame_documents, read_partition, replace_partition,
 )
@@ -23,7 +24,7 @@ ANOMALIES_COLLECTION = "anomalies"
 # The anomaly document (DESIGN.md), in this order; ``partition`` and ``write_id`` are added on write.
 ANOMALY_FIELDS = ("log_id", "timestamp", "service", "level", "message", "is_anomaly", "anomaly_score",
                   "severity", "confidence", "anomaly_type", "expected_value", "deviation", "contributors",
-                  "recommended_actions", "model_version", "detection_method", "partition")
+                  "recommended_actions", "explanation", "model_version", "detection_method", "partition")
 _UNIQUE = "partition_1_write_id_1_log_id_1"
 
 
@@ -53,6 +54,15 @@ def write_anomalies(collection: Collection, anomalies: pd.DataFrame, partition: 
     """Replace the partition's anomalies with these (atomically for readers)."""
     ensure_anomaly_indexes(collection)
     return replace_partition(collection, partition, anomaly_documents(anomalies, batch_size))
+
+
+def strongest_of_each_type(collection: Collection, partition: str, limit: int = 6) -> list[dict[str, Any]]:
+    """The partition's highest-scoring anomaly of each type, strongest first (at most ``limit``):
+    what an operator should look at first, without one loud incident hiding the others."""
+    found = [read_partition(collection, partition, {"anomaly_type": kind}).sort("anomaly_score", -1).limit(1)
+             for kind in ANOMALY_TYPES]
+    docs = [doc for cursor in found for doc in cursor]
+    return sorted(docs, key=lambda d: -d["anomaly_score"])[:limit]
 
 
 def read_anomalies(collection: Collection, partition: str, query: Mapping[str, Any] | None = None,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analytics_pipeline.core.detection.explain import Explainer
+from analytics_pipeline.core.detection.multiview import VIEWS, MultiViewDetector
 from analytics_pipeline.core.detection.severity import Calibration, confidence, severities
 from analytics_pipeline.core.features.columns import LogColumns, columns_of
 from analytics_pipeline.core.logs.record_validation import (
@@ -39,7 +40,7 @@ from analytics_pipeline.core.logs.schema import ValidationResult, validate_frame
 COLUMNS: tuple[str, ...] = (
     "log_id", "timestamp", "service", "level", "message", "anomaly_score", "raw_score", "is_anomaly",
     "prediction", "severity", "confidence", "anomaly_type", "expected_value", "deviation",
-    "contributors", "recommended_actions", "detection_method", "model_version",
+    "contributors", "recommended_actions", "explanation", "detection_method", "model_version",
 )
 
 _NS_PER_HOUR = 3_600 * 10**9
@@ -68,7 +69,7 @@ def scoring_context(pipeline: Any, metadata: Mapping[str, Any]) -> ScoringContex
         return cached[1]
     profile = metadata.get("feature_profile")
     if not profile:
-        raise ValueError("the model's metadata has no feature_profile (tracking.model_metadata writes it): "
+        raise ValueError("the model's metadata has no feature_profile (lifecycle.runs.model_metadata writes it): "
                          "retrain or re-export the model")
     threshold = float(pipeline[-1].threshold_)
     context = ScoringContext(threshold, Calibration.from_dict(profile.get("anomaly_score", {}).get("calibration"), threshold),
@@ -141,15 +142,21 @@ def _score(pipeline: Any, context: ScoringContext, logs: _Logs, model_version: A
     score = context.calibration(raw)
     anomaly_type = np.full(n, None, dtype=object)
     expected, deviation = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    explanation = np.full(n, None, dtype=object)
     contributors: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     actions: list[list[str]] = [[] for _ in range(n)]
     rows = np.flatnonzero(flagged)
     if len(rows):
         ts = logs.ts_ns[rows]
+        detector = pipeline[-1]
+        view = (np.asarray(VIEWS, dtype=object)[detector.evidence(X[rows]).argmax(axis=1)]
+                if isinstance(detector, MultiViewDetector) else None)
         found = context.explainer.explain(
             X[rows], logs.service[rows], logs.level[rows], logs.message[rows], logs.rt[rows], logs.sc[rows],
-            hour=(ts // _NS_PER_HOUR) % 24, has_context=ts - logs.ts_ns.min() >= context.explainer.window_ns)
+            hour=(ts // _NS_PER_HOUR) % 24, has_context=ts - logs.ts_ns.min() >= context.explainer.window_ns,
+            view=view)
         anomaly_type[rows], expected[rows], deviation[rows] = found.anomaly_type, found.expected_value, found.deviation
+        explanation[rows] = found.explanation
         for i, c, a in zip(rows.tolist(), found.contributors, found.recommended_actions):
             contributors[i], actions[i] = c, a
     return {
@@ -157,7 +164,7 @@ def _score(pipeline: Any, context: ScoringContext, logs: _Logs, model_version: A
         "anomaly_score": score, "raw_score": raw, "is_anomaly": flagged,
         "prediction": np.where(flagged, -1, 1), "severity": severities(score), "confidence": confidence(score),
         "anomaly_type": anomaly_type, "expected_value": expected, "deviation": deviation,
-        "contributors": contributors, "recommended_actions": actions,
+        "contributors": contributors, "recommended_actions": actions, "explanation": explanation,
         "detection_method": context.detection_method, "model_version": model_version,
     }
 

@@ -14,14 +14,18 @@ from analytics_pipeline.core.scoring.detector import AnomalyDetector
     (0.0, "normal"), (0.6, "normal"), (0.6000001, "low"), (0.7, "low"), (0.7000001, "medium"), (0.8, "medium"),
     (0.85, "high"), (0.9, "high"), (0.9000001, "critical"), (1.0, "critical"), (1, "critical"),
 ])
+
 def test_classify_severity_boundaries(score, severity):
     assert classify_severity(score) == severity
     assert AnomalyDetector.classify_severity(score) == severity
 
+
 @pytest.mark.parametrize("bad", [-0.1, 1.5, math.nan, "0.7", None, True])
+
 def test_classify_severity_rejects_non_scores(bad):
     with pytest.raises(ValueError):
         classify_severity(bad)
+
 
 def test_calibration_is_monotone_and_pins_the_threshold():
     scores = np.random.default_rng(0).beta(20, 25, 50_000)

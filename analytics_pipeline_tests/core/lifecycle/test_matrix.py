@@ -4,7 +4,7 @@ from __future__ import annotations
 import mlflow
 import pytest
 
-from analytics_pipeline.core.detection.training import TrainingConfig
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
 from analytics_pipeline.core.lifecycle.matrix import grid, run_matrix
 from analytics_pipeline.core.lifecycle.runs import configure
 from analytics_pipeline_tests.log_samples import sample_logs

@@ -16,6 +16,7 @@ def test_every_reject_reason_names_its_field():
     for reason in REASONS:  # the single-mode error and the batch "field: reason" rely on it
         assert reason in ("not_a_document", "nonfinite_number") or any(f in reason for f in FIELDS)
 
+
 @pytest.mark.parametrize("timestamp", [
     "2024-01-09T10:00:00Z", "2024-01-09T10:00:00.123+02:00", "2024-01-09 10:00", "2024-01-09T10:00:00.5",
     "2024-01-09T10:00:00.123456789Z", "2024-02-30T10:00:00", " 2024-01-09T10:00:00Z", "2024-01-09T10:00:00+0100",
@@ -23,6 +24,7 @@ def test_every_reject_reason_names_its_field():
     datetime(2024, 1, 9, 10), datetime(2024, 1, 9, 10, tzinfo=timezone.utc), pd.Timestamp("2024-01-09 10:00"),
     None, math.nan, True,
 ])
+
 def test_lean_validation_matches_the_schema(timestamp):
     variants = [{**GOOD, "timestamp": timestamp}, {**GOOD, "timestamp": timestamp, "level": "warning", "_id": 5},
                 {**GOOD, "timestamp": timestamp, "response_time": None, "status_code": 404.0, "label": 1}]
@@ -34,6 +36,7 @@ def test_lean_validation_matches_the_schema(timestamp):
             expected = reference.logs.iloc[0].to_dict()
             assert row.keys() == expected.keys()
             assert all(_same(row[k], expected[k]) for k in row), (row, expected)
+
 
 def _same(a: object, b: object) -> bool:
     missing = lambda v: v is None or (isinstance(v, float) and math.isnan(v))  # noqa: E731

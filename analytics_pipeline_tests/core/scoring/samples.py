@@ -5,7 +5,9 @@ import math
 
 import pandas as pd
 
+
 SPLIT = pd.Timestamp("2024-01-08", tz="UTC")
+
 
 GOOD = {"timestamp": "2024-01-09T10:00:00Z", "level": "INFO", "service": "api-gateway",
         "message": "GET /api/v1/users/42 completed in 48ms status=200", "response_time": 48.0, "status_code": 200}

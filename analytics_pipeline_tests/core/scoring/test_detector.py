@@ -26,6 +26,7 @@ def test_saved_models_path_checks_the_checksum(tmp_path, trained, detector, late
     with pytest.raises(ValueError, match="model_path"):
         AnomalyDetector()
 
+
 def test_from_registry_loads_the_champion(tmp_path, trained, window, detector, later):
     uri, previous = f"sqlite:///{tmp_path}/mlflow.db", mlflow.get_tracking_uri()
     try:

@@ -20,6 +20,7 @@ def test_health_summary_shape_and_bounds(scored):
     assert scores == sorted(scores) and all(0 <= s <= 100 for s in scores)
     assert sum(s["logs"] for s in summary["services"].values()) == len(scored)
 
+
 def test_health_formula():
     frame = pd.DataFrame({"service": ["a"] * 100 + ["b"] * 10,
                           "severity": ["low"] * 10 + ["critical"] * 5 + ["normal"] * 85 + ["critical"] * 10,

@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from analytics_pipeline.core.detection.explain import ANOMALY_TYPES, LATENCY_TYPES, Explainer
+from analytics_pipeline.core.detection.anomaly_types import ANOMALY_TYPES, LATENCY_TYPES
+from analytics_pipeline.core.detection.explain import Explainer
 from analytics_pipeline.core.detection.severity import classify_severity
-from analytics_pipeline.core.detection.training import TrainingConfig, train
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
+from analytics_pipeline.core.detection.training import train
 from analytics_pipeline.core.lifecycle.runs import model_metadata
 from analytics_pipeline.core.logs.schema import validate_records
 from analytics_pipeline.core.scoring.scorer import COLUMNS, score_logs
@@ -28,17 +30,19 @@ def test_scores_and_flags_follow_the_detector(scored, detector, later):
     assert np.array_equal(scored["is_anomaly"].to_numpy(), flagged)
     assert np.array_equal(scored["anomaly_score"].to_numpy() > 0.6, flagged)
     assert np.array_equal(scored["prediction"].to_numpy(), np.where(flagged, -1, 1))
-    assert 0.03 < flagged.mean() < 0.3
-    assert scored["model_version"].eq(7).all() and scored["detection_method"].eq("isolation_forest").all()
+    assert 0.005 < flagged.mean() < 0.06  # the default boundary flags incidents, not a fixed tenth
+    assert scored["model_version"].eq(7).all() and scored["detection_method"].eq("multi_view").all()
+
 
 def test_severity_bands_are_meaningful(scored, later):
     assert (scored["severity"] == scored["anomaly_score"].map(classify_severity)).all()
     flagged = scored["is_anomaly"]
     serious = scored["severity"].isin(["high", "critical"])
     incident = later["incident_type"].notna()
-    # Injected incidents are mostly high or critical; false alarms mostly low.
-    assert serious[flagged & incident].mean() > 0.7
-    assert scored.loc[flagged & ~incident, "severity"].eq("low").mean() > 0.6
+    # Injected incidents are mostly high or critical; false alarms mostly low (those that are not sit
+    # in the minutes after an incident, whose 5-minute window is still slow).
+    assert serious[flagged & incident].mean() > 0.85
+    assert scored.loc[flagged & ~incident, "severity"].eq("low").mean() > 0.5
     assert serious[flagged & (later["incident_type"] == "latency_spike")].mean() > 0.9
     assert scored.loc[~scored["is_anomaly"], "severity"].eq("normal").all()
     spread = scored.loc[scored["is_anomaly"], "severity"].value_counts()
@@ -47,6 +51,7 @@ def test_severity_bands_are_meaningful(scored, later):
     assert scored["confidence"].ge(0.5).all()
     by_score = scored[scored["is_anomaly"]].sort_values("anomaly_score")["confidence"]
     assert by_score.is_monotonic_increasing  # surer the farther past the threshold
+
 
 def test_injected_latency_incidents_are_typed_with_sensible_expectations(scored, later, trained):
     hit = scored[scored["is_anomaly"].to_numpy() & (later["incident_type"] == "latency_spike").to_numpy()]
@@ -60,6 +65,7 @@ def test_injected_latency_incidents_are_typed_with_sensible_expectations(scored,
         assert row["deviation"] == pytest.approx(rt / row["expected_value"], rel=1e-3) and row["deviation"] >= 3
         assert row["contributors"] and row["recommended_actions"]
 
+
 def test_anomalies_are_explained_and_normal_rows_are_not(scored, detector):
     names = set(detector.pipeline[0].get_feature_names_out())
     anomalies, normal = scored[scored["is_anomaly"]], scored[~scored["is_anomaly"]]
@@ -68,11 +74,17 @@ def test_anomalies_are_explained_and_normal_rows_are_not(scored, detector):
     for contributors in anomalies["contributors"]:
         assert 1 <= len(contributors) <= 5
         for c in contributors:
-            assert set(c) == {"feature", "value", "normal_range", "direction"} and c["feature"] in names
+            if c["feature"] == "template_seen_in_training":  # a new message names its template
+                assert set(c) == {"feature", "value", "normal_range", "direction", "template"}
+            else:
+                assert set(c) == {"feature", "value", "normal_range", "direction"} and c["feature"] in names
             assert c["normal_range"][0] <= c["normal_range"][1] and c["direction"] in ("above", "below")
     assert anomalies["recommended_actions"].map(len).gt(0).all()
+    assert anomalies["explanation"].map(lambda e: isinstance(e, str) and len(e) > 10).all()
+    assert normal["explanation"].isna().all()
     assert normal["anomaly_type"].isna().all() and normal["expected_value"].isna().all()
     assert normal["contributors"].map(len).eq(0).all() and normal["recommended_actions"].map(len).eq(0).all()
+
 
 def test_new_or_rare_message_templates_are_typed_as_new(trained, later):
     explainer = Explainer(trained.pipeline[0], trained.profile)
@@ -84,6 +96,7 @@ def test_new_or_rare_message_templates_are_typed_as_new(trained, later):
     assert found.anomaly_type == ["unusual_pattern", "new_message_pattern"]
     assert found.expected_value == [None, None] and found.deviation == [None, None]
 
+
 def test_detect_anomaly_equals_detect_batch_and_is_json(detector, scored, later):
     picks = list(scored.index[scored["is_anomaly"]][:3]) + list(scored.index[~scored["is_anomaly"]][:3])
     for record in records(later.loc[picks]):
@@ -93,6 +106,7 @@ def test_detect_anomaly_equals_detect_batch_and_is_json(detector, scored, later)
         assert set(single) == set(COLUMNS)
         json.dumps(single, allow_nan=False)
     assert any(detector.detect_anomaly(r)["is_anomaly"] for r in records(later.loc[picks[:3]]))
+
 
 @pytest.mark.parametrize("change, field, reason", [
     ({"timestamp": None}, "timestamp", "missing_timestamp"),
@@ -112,15 +126,18 @@ def test_detect_anomaly_equals_detect_batch_and_is_json(detector, scored, later)
     ({"status_code": -math.inf}, "status_code", "nonfinite_number"),
     ({"label": 2}, "label", "bad_label"),
 ])
+
 def test_single_mode_names_the_bad_field(detector, change, field, reason):
     with pytest.raises(ValueError, match=rf"field '{field}' \({reason}\)"):
         detector.detect_anomaly({**GOOD, **change})
+
 
 def test_single_mode_rejects_non_documents_and_treats_nan_as_absent(detector):
     with pytest.raises(ValueError, match=r"field 'record' \(not_a_document\)"):
         detector.detect_anomaly(["not", "a", "dict"])
     absent = detector.detect_anomaly({k: v for k, v in GOOD.items() if k != "response_time"})
     assert detector.detect_anomaly({**GOOD, "response_time": math.nan}) == absent
+
 
 def test_batch_mode_scores_the_goodrecords(detector, later):
     good = records(later.iloc[:30])
@@ -138,6 +155,7 @@ def test_batch_mode_scores_the_goodrecords(detector, later):
     assert detector.detect_batch(later.iloc[:30]) == alone  # a DataFrame (the pandas path) scores the same
     json.dumps(results, allow_nan=False)
 
+
 def test_logs_without_response_times_get_no_latency_types():
     """Real sets such as BGL carry no response_time: no latency story can be told about them."""
     raw = [json.loads(line) for line in (SHARED_DATA / "bgl_2k.jsonl").read_text().splitlines()]
@@ -145,8 +163,11 @@ def test_logs_without_response_times_get_no_latency_types():
     trained = train(logs, TrainingConfig(n_jobs=1))
     scored = score_logs(trained.pipeline, model_metadata(trained, {}), logs)
     anomalies = scored[scored["is_anomaly"]]
-    assert len(anomalies) and not anomalies["anomaly_type"].isin(LATENCY_TYPES).any()
+    assert len(anomalies) and not anomalies["anomaly_type"].isin(["latency_spike", "performance_degradation"]).any()
+    # A message that speaks of memory or resources may say so, but without latency figures.
+    assert anomalies.loc[anomalies["anomaly_type"].isin(LATENCY_TYPES), "expected_value"].isna().all()
     assert anomalies["contributors"].map(len).gt(0).all()
+
 
 def test_empty_window_scores_to_an_empty_frame(detector, later):
     out = score_logs(detector.pipeline, detector.metadata, later.iloc[:0])

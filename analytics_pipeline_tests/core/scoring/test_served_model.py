@@ -14,7 +14,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
 from analytics_pipeline.cli import main as cli_main
-from analytics_pipeline.core.detection.training import TrainingConfig
+from analytics_pipeline.core.detection.pipelines import TrainingConfig
 from analytics_pipeline.core.lifecycle.runs import model_metadata
 from analytics_pipeline.core.registry_names import CHAMPION, MODEL_NAME
 from analytics_pipeline.core.scoring.scorer import COLUMNS
@@ -36,6 +36,7 @@ END = datetime(2026, 11, 15, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
+
 def champion_store(tmp_path_factory):
     """A fresh MLflow store whose champion was trained on synthetic logs."""
     root = tmp_path_factory.mktemp("serving")
@@ -57,6 +58,7 @@ def _post(url: str, payload: dict) -> tuple[int, dict]:
 
 
 @pytest.fixture(scope="module")
+
 def served(champion_store):
     port = free_port()
     bin_dir = Path(sys.executable).parent
