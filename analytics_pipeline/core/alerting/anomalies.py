@@ -133,7 +133,7 @@ def anomalies_from_scored(scored: pd.DataFrame | Sequence[Mapping[str, Any]], fi
     normal = int((reasons.isna() & ~flagged).sum())
     keep = reasons.isna().to_numpy() & flagged
     rows = frame[keep]
-    timestamps = _timestamps(_column(rows, "timestamp"))
+    timestamps = _timestamps(_column(rows, "timestamp")).dt.floor("ms")  # what BSON dates keep
     service = _column(rows, "service")
     severity = _severities(_column(rows, "severity"), _column(rows, "anomaly_score"))
     row_reasons = pd.Series(None, index=rows.index, dtype=object)

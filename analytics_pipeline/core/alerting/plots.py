@@ -23,7 +23,11 @@ def timeline_figure(alerts: pd.DataFrame, incidents: Sequence[Incident], top: in
                     title: str = "Alerts and incidents") -> Figure:
     """Every alert as a dot (size: its anomalies) on its service's row; each of the ``top`` most
     urgent incidents as coloured bars over its services, labelled with priority and root cause;
-    alerts of other incidents and of none in grey."""
+    alerts of other incidents and of none in grey. Alerts without a ``cluster_id`` column (as
+    the ``alerts`` collection stores them) are matched to incidents by the incidents' alert ids."""
+    if "cluster_id" not in alerts:
+        holder = {a: i.cluster_id for i in incidents for a in i.alerts}
+        alerts = alerts.assign(cluster_id=alerts["alert_id"].map(holder))
     services = sorted(set(alerts["service"])) if len(alerts) else []
     fig = Figure(figsize=(11.0, max(3.0, 0.45 * len(services) + 1.6)), dpi=DPI)
     FigureCanvasAgg(fig)
@@ -36,15 +40,14 @@ def timeline_figure(alerts: pd.DataFrame, incidents: Sequence[Incident], top: in
     row = {s: k for k, s in enumerate(services)}
     palette = [f"C{k}" for k in (0, 1, 2, 3, 4, 5, 6, 8, 9)]  # not C7: grey means "other"
     shown = {i.cluster_id: (palette[k % len(palette)], i) for k, i in enumerate(incidents[:top])}
-    colour = alerts["cluster_id"].map(lambda c: shown[c][0] if c in shown else _OTHER) \
-        if "cluster_id" in alerts else pd.Series(_OTHER, index=alerts.index)
+    colour = alerts["cluster_id"].map(lambda c: shown[c][0] if c in shown else _OTHER)
     y = alerts["service"].map(row).to_numpy(dtype=float)
     size = 8 + 12 * np.log10(alerts["count"].to_numpy(dtype=float))
     grey = (colour == _OTHER).to_numpy()
     for mask, z in ((grey, 1), (~grey, 3)):
         ax.scatter(alerts["first_seen"][mask], y[mask], s=size[mask], c=colour[mask], alpha=0.8, linewidths=0, zorder=z)
     for cluster, (c, incident) in shown.items():
-        members = alerts[alerts["cluster_id"] == cluster] if "cluster_id" in alerts else alerts.iloc[:0]
+        members = alerts[alerts["cluster_id"] == cluster]
         for service, group in members.groupby("service"):
             ax.plot([group["first_seen"].min(), group["last_seen"].max()], [row[service]] * 2, color=c,
                     linewidth=6, alpha=0.35, solid_capstyle="butt", zorder=2)

@@ -12,6 +12,9 @@ Each is scored from three kinds of evidence, each 0-1:
 - **upstream** (0.25): the share of the other services it leads by a learned dependency
   (core.alerting.dependencies: its anomalies start before theirs more often than chance).
 
+Services whose trouble began more than a correlation window before the candidate's own first
+alert count for neither "named" nor "upstream": it cannot have caused what started before it.
+
 The incident's ``confidence`` is the top candidate's share of the top two scores (0.5: a tie,
 1.0: no rival; a single-service incident has no rival).
 """
@@ -41,8 +44,8 @@ class RootCauseCandidate:
 
 
 def utc_datetime(ns: int) -> datetime:
-    """Epoch nanoseconds as an aware UTC datetime (whole microseconds, as BSON keeps them)."""
-    return pd.Timestamp(int(ns) // 1000 * 1000, tz="UTC").to_pydatetime()
+    """Epoch nanoseconds as an aware UTC datetime (whole milliseconds, as BSON keeps them)."""
+    return pd.Timestamp(int(ns) // 10**6 * 10**6, tz="UTC").to_pydatetime()
 
 
 def _minutes(delta_ns: float) -> str:
@@ -65,12 +68,16 @@ def rank_root_causes(own: np.ndarray, first_ns: np.ndarray, templates: np.ndarra
     templates and first sample messages, best first. ``named`` is those alerts' rows of the
     alerts x ``services`` matrix of named services."""
     onset = _onsets(own, first_ns)
+    window_ns = int(graph.window_minutes * 6e10)
     alerting = list(onset)
     t0, t_last = onset[alerting[0]], onset[alerting[-1]]
     silent = [services[c] for c in np.flatnonzero(named.any(axis=0)) if services[c] not in onset]
     candidates = []
     for service in alerting + sorted(silent):
         others = [s for s in alerting if s != service]
+        # A service cannot have caused what began well before it did: those others neither
+        # name it nor follow it as evidence.
+        after = [s for s in others if service not in onset or onset[s] >= onset[service] - window_ns]
         evidence, parts = [], {"first": 0.0, "named": 0.0, "upstream": 0.0}
         signal = ""
         if service in onset:
@@ -91,14 +98,14 @@ def rank_root_causes(own: np.ndarray, first_ns: np.ndarray, templates: np.ndarra
         else:
             evidence.append("raised no alert of its own in this incident")
         if others:
-            naming_rows = np.flatnonzero(named[:, services.index(service)] & (own != service))
+            naming_rows = np.flatnonzero(named[:, services.index(service)] & np.isin(own, after))
             namers = sorted(set(own[naming_rows].tolist()))
             if namers:
                 parts["named"] = len(namers) / len(others)
                 signal = signal or str(templates[naming_rows[0]])
                 evidence.append(f"named in the messages of {len(namers)} of {len(others)} other services "
                                 f"({', '.join(namers)}): \"{shorten(str(samples[naming_rows[0]]), 90)}\"")
-            led = [(s, e) for s in others if (e := graph.leads(service, s)) is not None]
+            led = [(s, e) for s in after if (e := graph.leads(service, s)) is not None]
             if led:
                 parts["upstream"] = len(led) / len(others)
                 s, e = led[0]

@@ -20,7 +20,7 @@ from analytics_pipeline.core.alerting.incidents import Incident
 from analytics_pipeline.core.alerting.priority import Escalation
 from analytics_pipeline.core.alerting.root_cause import RootCauseCandidate
 from analytics_pipeline.core.partition_store import (
-    PartitionWrite, frame_documents, read_partition, replace_partition, to_bson_value,
+    PartitionWrite, frame_documents, read_partition, replace_partition, to_bson_value, visible_filter,
 )
 
 ALERTS_COLLECTION = "alerts"
@@ -104,3 +104,8 @@ def read_alerts(collection: Collection, partition: str, query: Mapping[str, Any]
     for c in ("first_seen", "last_seen"):
         frame[c] = pd.to_datetime(frame[c], utc=True)
     return frame[[c for c in ALERT_COLUMNS if c in frame]]
+
+
+def stored_partitions(collection: Collection) -> list[str]:
+    """The partitions the collection holds a current set for, newest first."""
+    return sorted(collection.distinct("partition", visible_filter(collection)), reverse=True)

@@ -105,6 +105,16 @@ def find_incidents(alerts: pd.DataFrame, config: AlertIntelligenceConfig,
 
 
 @dataclass(frozen=True)
+class WindowAlerts:
+    """The alerts of a scoring window, every service seen in it (normal logs included), and the
+    scored rows set aside per reason: what the ``alerts`` asset hands to ``alert_clusters``."""
+
+    alerts: pd.DataFrame
+    services: tuple[str, ...] = ()
+    set_aside: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Triage:
     """Everything alerting made of a batch of scored rows."""
 
