@@ -30,7 +30,8 @@ class AlertIntelligenceConfig:
 
     - ``clustering_algorithm``: one of :data:`ALGORITHMS`.
     - ``clustering_eps``: the largest alert distance (0-1, core.alerting.features) that joins two
-      alerts: DBSCAN's radius, the hierarchical cut, the k-means cluster radius.
+      alerts: DBSCAN's radius and the hierarchical cut; k-means takes its k from the sets of
+      alerts it connects.
     - ``clustering_min_samples``: the weight of anomalies (count x severity weight) an incident
       needs; DBSCAN's ``min_samples``. Lighter groups stay alerts without an incident.
     - ``similarity_threshold``: template cosine similarity above which two templates count as
@@ -46,7 +47,9 @@ class AlertIntelligenceConfig:
     - ``priority_factors``: weights of :data:`PRIORITY_FACTORS` (normalized by their sum).
     - ``significance_level`` (not a seed setting): a group of alerts becomes an incident only
       when its services' background anomaly rate would produce that many anomalies in its time
-      span with probability below this (Poisson), so a noisy detector's scatter is not paged.
+      span, anywhere in the data, with probability below this (Poisson, Bonferroni over
+      services x 5-minute windows; core.alerting.significance), so a noisy detector's scatter
+      is not paged.
     """
 
     clustering_algorithm: str = "dbscan"
