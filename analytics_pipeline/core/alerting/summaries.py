@@ -76,6 +76,8 @@ def week_summary_lines(db: Database, partition: str, limit: int = 5) -> list[str
     alerts = read_alerts(db[ALERTS_COLLECTION], partition)
     lines = [f"\nIncidents of the week {partition}: "
              + summary_line(int(alerts["count"].sum()) if len(alerts) else 0, len(incidents), len(alerts))]
-    if incidents:
-        lines.append(f"Most urgent ({min(limit, len(incidents))} of {len(incidents)}):")
+    if not incidents:
+        return lines
+    lines.append(f"Most urgent ({min(limit, len(incidents))} of {len(incidents)}; all of them with their evidence, "
+                 "the learned dependency graph and a timeline: asset alert_clusters, notebooks/incidents.ipynb):")
     return lines + incident_lines(incidents, limit)
