@@ -10,12 +10,14 @@ import os
 import sys
 from pathlib import Path
 
+from analytics_pipeline.core.alerting.config import ALGORITHMS, AlertIntelligenceConfig
 from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
 from analytics_pipeline.core.detection.pipelines import TrainingConfig, parse_contamination
 from analytics_pipeline.core.redaction import redact
 from analytics_pipeline.core.settings import DEFAULT_LOCAL_MONGO_PORT, ensure_dagster_home, get_settings
 
 TRAINING_DEFAULTS = TrainingConfig()  # the one home of the hyperparameter defaults
+ALERTING_DEFAULTS = AlertIntelligenceConfig()
 
 
 def _positive(kind: type):
@@ -119,6 +121,28 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster_alerts(args: argparse.Namespace) -> int:
+    from analytics_pipeline.core.alerting.summaries import incident_lines, summary_line
+    from analytics_pipeline.tasks.alerting import cluster_alerts_file
+
+    config = AlertIntelligenceConfig(clustering_algorithm=args.algorithm)
+    output = Path(args.output) if args.output else None
+    result = cluster_alerts_file(Path(args.file), config, output)
+    report, batch = result.report, result.batch
+    print(f"read {batch.received:,} scored records: {len(batch.anomalies):,} anomalies, {batch.normal:,} normal, "
+          f"{sum(batch.set_aside.values()):,} set aside")
+    for reason, count in sorted(batch.set_aside.items(), key=lambda kv: -kv[1]):
+        print(f"  {reason}: {count:,}")
+    print(summary_line(report.anomalies, len(report.incidents), len(report.alerts))
+          + f"; {len(report.graph.edges)} learned service dependencies ({args.algorithm})")
+    if report.incidents:
+        print(f"\nIncidents, most urgent first ({min(args.top, len(report.incidents))} of {len(report.incidents)}):")
+        print("\n".join(incident_lines(report.incidents, args.top)))
+    if output:
+        print(f"\neach anomaly's alert_id and cluster_id -> {output}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from analytics_pipeline.local import mongo_server as local_mongo
 
@@ -186,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-path", help="an exported model (saved_models/...) instead of the registry")
     p.add_argument("--alias", default="champion", help="registry alias (default: champion)")
     p.set_defaults(func=cmd_detect)
+
+    p = sub.add_parser("cluster-alerts", help="alerts and incidents (root cause, priority) from a scored file")
+    p.add_argument("file", help="what `detect --output` wrote (.jsonl or .parquet)")
+    p.add_argument("--algorithm", default=ALERTING_DEFAULTS.clustering_algorithm, choices=ALGORITHMS)
+    p.add_argument("--output", help="each anomaly's alert_id and cluster_id as .jsonl")
+    p.add_argument("--top", type=_positive(int), default=10, help="incidents to print (default 10)")
+    p.set_defaults(func=cmd_cluster_alerts)
 
     p = sub.add_parser("mongo", help="the local MongoDB-protocol server (SecantusDB)")
     p.add_argument("action", choices=["start", "stop", "status"])

@@ -1,6 +1,7 @@
 """The one Definitions object: assets, checks, jobs, schedules, resources."""
 from dagster import Definitions
 
+from analytics_pipeline.assets.alerting import alert_clusters, alerts
 from analytics_pipeline.assets.detection import anomalies, scored_logs
 from analytics_pipeline.assets.features import log_features
 from analytics_pipeline.assets.ingestion import raw_logs
@@ -13,7 +14,8 @@ from analytics_pipeline.resources.parquet_io import ParquetIOManager
 from analytics_pipeline.schedules import weekly_pipeline_schedule
 
 defs = Definitions(
-    assets=[raw_logs, log_features, anomaly_model, champion_model, scored_logs, anomalies, model_matrix_summary],
+    assets=[raw_logs, log_features, anomaly_model, champion_model, scored_logs, anomalies, model_matrix_summary,
+            alerts, alert_clusters],
     jobs=[weekly_pipeline_job, model_matrix_job],
     schedules=[weekly_pipeline_schedule],
     resources={

@@ -43,10 +43,15 @@ def md(text: str) -> MetadataValue:
     return MetadataValue.md(text)
 
 
+def _inline_png(name: str, png: bytes) -> str:
+    return f"**{name}**\n\n![{name}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
 def images(paths: Mapping[str, Path]) -> MetadataValue:
     """PNG plots inlined as Markdown images (the Dagster UI renders data URIs)."""
-    parts = []
-    for name, path in paths.items():
-        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-        parts.append(f"**{name}**\n\n![{name}](data:image/png;base64,{data})")
-    return MetadataValue.md("\n\n".join(parts))
+    return MetadataValue.md("\n\n".join(_inline_png(name, Path(path).read_bytes()) for name, path in paths.items()))
+
+
+def png(name: str, data: bytes) -> MetadataValue:
+    """One PNG made in memory, inlined like :func:`images`."""
+    return MetadataValue.md(_inline_png(name, data))

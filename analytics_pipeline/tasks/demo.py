@@ -7,6 +7,7 @@ from typing import Any
 
 from dagster import DagsterInstance
 
+from analytics_pipeline.core.alerting.summaries import week_summary_lines
 from analytics_pipeline.core.logs.store import LOGS_COLLECTION
 from analytics_pipeline.core.logs.windows import latest_complete_week
 from analytics_pipeline.core.redaction import redact
@@ -40,6 +41,7 @@ def print_summary(mats: dict[str, dict[str, Any]], db: Any, partition: str) -> N
     print(f"  scored    {scored.get('dagster/row_count', 0):,} logs with champion v{scored.get('model_version')}: "
           f"{scored.get('anomalies', 0):,} anomalies, health {health.get('health_score', float('nan')):.1f}/100 "
           f"({health.get('status', '?')})")
+    print("\n".join(week_summary_lines(db, partition)))
     top = strongest_of_each_type(db[ANOMALIES_COLLECTION], partition)
     if top:
         print("\nTop anomalies (the strongest of each kind):")
