@@ -36,7 +36,7 @@ def _seed(uri: str, n_target: int) -> tuple[int, float, float]:
     frame = generate_logs(END - timedelta(days=DAYS), END, logs_per_minute=rate, seed=7)
     gen = time.perf_counter() - t0
     t0 = time.perf_counter()
-    inserted, _ = log_store.insert_documents(col, to_documents(frame))
+    inserted, _, _ = log_store.insert_documents(col, to_documents(frame))
     return inserted, gen, time.perf_counter() - t0
 
 

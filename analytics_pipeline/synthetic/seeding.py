@@ -22,7 +22,7 @@ def seed_synthetic(collection: Collection, days: float, logs_per_minute: float, 
     frame = generate_logs(end - timedelta(days=days), end, logs_per_minute=logs_per_minute, seed=seed)
     report = InsertReport(received=len(frame))
     for batch in iter_document_batches(frame):
-        inserted, duplicates = store.insert_documents(collection, batch)
+        inserted, duplicates, _ = store.insert_documents(collection, batch)
         report.inserted += inserted
         report.duplicates += duplicates
     return report

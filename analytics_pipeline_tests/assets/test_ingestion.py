@@ -87,7 +87,7 @@ def test_cli_load_reports_bad_lines_and_rejects_unknown_files(mongo_db, tmp_path
                     '{"level": "INFO", "service": "a", "message": "x"}\n')
     assert cli_main(["load", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "inserted 1" in out and "not_a_document: 1" in out and "missing_timestamp: 1" in out
+    assert "inserted 1" in out and "invalid_json: 1" in out and "missing_timestamp: 1" in out
     assert cli_main(["load", str(tmp_path / "logs.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
     (tmp_path / "logs.csv").write_text("a,b\n")

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from analytics_pipeline.core.features import rolling
-from analytics_pipeline.core.logs.schema import LEVELS, normalize_level, parse_timestamp
+from analytics_pipeline.core.logs.schema import LEVELS, normalize_level
+from analytics_pipeline.core.logs.timestamps import parse_timestamp
 from analytics_pipeline.core.features.text import as_text
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "level", "service", "message")

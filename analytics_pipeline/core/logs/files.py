@@ -1,36 +1,70 @@
-"""Log files (JSON lines or Parquet) as chunks of raw records, and as validated logs."""
+"""Log files (JSON lines, optionally gzip-compressed, or Parquet) as chunks of raw records, and as
+validated logs.
+
+A line that cannot become a record is kept in its place as a
+:class:`~analytics_pipeline.core.logs.documents.RejectedRecord` with its reason (``invalid_json``,
+``duplicate_key``, ``invalid_text`` for bytes that are not UTF-8, ``document_too_deep``), so
+validation counts it and every other line still arrives. A UTF-8 byte order mark and CRLF line ends
+are accepted.
+"""
 from __future__ import annotations
 
+import codecs
+import gzip
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analytics_pipeline.core.logs.documents import DuplicateKeyError, RejectedRecord, reject_duplicate_keys
 from analytics_pipeline.core.logs.schema import ValidationResult, empty_logs, validate_records
 
 CHUNK = 50_000
-SUFFIXES = (".jsonl", ".json", ".ndjson", ".parquet")
+JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
+SUFFIXES = (*JSON_SUFFIXES, *(s + ".gz" for s in JSON_SUFFIXES), ".parquet")
 
 
-class InvalidJson:
-    """Placeholder for an unparseable line: counted as ``not_a_document``, never inserted."""
+def parse_line(raw: bytes) -> Any:
+    """One JSON line to a record, or a :class:`RejectedRecord` saying why it is not one."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return RejectedRecord("invalid_text")
+    try:
+        return json.loads(text, object_pairs_hook=reject_duplicate_keys)
+    except DuplicateKeyError as exc:
+        return RejectedRecord("duplicate_key", str(exc).removeprefix("duplicate key ").strip("'\""))
+    except RecursionError:
+        return RejectedRecord("document_too_deep")
+    except ValueError:
+        return RejectedRecord("invalid_json")
 
 
-def _jsonl_chunks(path: Path) -> Iterator[list[Any]]:
+def _lines(f: IO[bytes]) -> Iterator[bytes]:
+    for number, raw in enumerate(f):
+        if number == 0 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        raw = raw.rstrip(b"\r\n")
+        if raw.strip():
+            yield raw
+
+
+def _jsonl_chunks(path: Path, compressed: bool) -> Iterator[list[Any]]:
     chunk: list[Any] = []
-    with open(path, "r", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                chunk.append(json.loads(line))
-            except json.JSONDecodeError:
-                chunk.append(InvalidJson())
-            if len(chunk) >= CHUNK:
+    with (gzip.open(path, "rb") if compressed else open(path, "rb")) as f:
+        try:
+            for raw in _lines(f):
+                chunk.append(parse_line(raw))
+                if len(chunk) >= CHUNK:
+                    yield chunk
+                    chunk = []
+        except (OSError, EOFError) as exc:  # a truncated or corrupt gzip stream: keep what was read
+            if chunk:
                 yield chunk
-                chunk = []
+            raise ValueError(f"{path.name}: the compressed stream is damaged ({exc}); "
+                             "the records before the damage were read") from None
     if chunk:
         yield chunk
 
@@ -41,15 +75,16 @@ def _parquet_chunks(path: Path) -> Iterator[list[Any]]:
 
 
 def read_log_file(path: Path) -> Iterator[list[Any]]:
-    """Records of a ``.jsonl``/``.json`` or ``.parquet`` file, in chunks."""
+    """Records of a ``.jsonl``/``.json``/``.ndjson`` (optionally ``.gz``) or ``.parquet`` file, in chunks."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson"):
-        return _jsonl_chunks(path)
-    if suffix == ".parquet":
+    name = path.name.lower()
+    compressed = name.endswith(".gz")
+    if name.removesuffix(".gz").endswith(JSON_SUFFIXES):
+        return _jsonl_chunks(path, compressed)
+    if name.endswith(".parquet"):
         return _parquet_chunks(path)
-    raise ValueError(f"unsupported file type {suffix!r} for {path}: use .jsonl or .parquet")
+    raise ValueError(f"unsupported file type for {path.name}: use one of {', '.join(SUFFIXES)}")
 
 
 def logs_from_file(path: Path, limit: int | None = None) -> ValidationResult:

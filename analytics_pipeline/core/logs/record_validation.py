@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics_pipeline.core.logs.schema import MAX_MESSAGE_BYTES, normalize_level, parse_timestamp
+from analytics_pipeline.core.logs.documents import DOCUMENT_REASONS, RejectedRecord, document_problem
+from analytics_pipeline.core.logs.schema import MAX_MESSAGE_BYTES, normalize_level
+from analytics_pipeline.core.logs.timestamps import OUT_OF_RANGE, in_range, parse_timestamp
 
 # Record fields, in the order schema checks them; its reject reasons name the field they are
 # about (missing_timestamp, bad_level_type, ...), except not_a_document and nonfinite_number.
@@ -26,7 +28,13 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:
 
 
 def error_field(reason: str, record: Any) -> str:
-    """The field a reject reason is about; for nonfinite_number, the first non-finite number."""
+    """The field a reject reason is about; for nonfinite_number, the first non-finite number; for a
+    document-level fault (core.logs.documents), the top-level field that holds it."""
+    if reason in DOCUMENT_REASONS:
+        if isinstance(record, RejectedRecord):
+            return record.field
+        problem = document_problem(record) if isinstance(record, Mapping) else None
+        return problem[1] if problem else "record"
     if reason != "nonfinite_number":
         return next((f for f in FIELDS if f in reason), "record")
     return next((k for k in NUMERIC_FIELDS if isinstance(v := record.get(k), (int, float, np.integer, np.floating))
@@ -36,8 +44,9 @@ def error_field(reason: str, record: Any) -> str:
 def describe_error(reason: str, record: Any) -> tuple[str, str | None]:
     """("field: reason", the record's log id) for a rejected record."""
     if not isinstance(record, Mapping):
-        return f"record: {reason}", None
-    return f"{error_field(reason, record)}: {reason}", optional_str(record.get("_id", record.get("log_id")))
+        return f"{error_field(reason, record)}: {reason}", None
+    log_id = record.get("_id", record.get("log_id"))
+    return f"{error_field(reason, record)}: {reason}", None if reason in DOCUMENT_REASONS else optional_str(log_id)
 
 
 def _timestamp(value: Any) -> pd.Timestamp | str:
@@ -48,16 +57,21 @@ def _timestamp(value: Any) -> pd.Timestamp | str:
         except ValueError:
             pass  # e.g. February 30th: the general path below says how schema sees it
         else:  # the UTC conversion in datetime costs a tenth of pandas'
-            return pd.Timestamp(parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None
-                                else parsed.astimezone(timezone.utc))
+            try:
+                utc = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+            except OverflowError:  # 9999-12-31T23:59:59-01:00 is past datetime's own range in UTC
+                return "timestamp_out_of_range"
+            stamp = in_range(pd.Timestamp(utc))
+            return "timestamp_out_of_range" if isinstance(stamp, str) else stamp
     if isinstance(value, str):
         parsed = pd.to_datetime(pd.Series([value], dtype=object), utc=True, errors="coerce", format="ISO8601")[0]
         if not pd.isna(parsed):
-            return parsed.as_unit("ns")
+            stamp = in_range(parsed)
+            return "timestamp_out_of_range" if isinstance(stamp, str) else stamp
     parsed = parse_timestamp(value)
     if isinstance(parsed, str):
-        return "missing_timestamp"
-    return "bad_timestamp" if parsed is None else parsed.as_unit("ns")
+        return "timestamp_out_of_range" if parsed == OUT_OF_RANGE else "missing_timestamp"
+    return "bad_timestamp" if parsed is None else parsed
 
 
 def _number(value: Any, bad_reason: str) -> float | str:
@@ -80,7 +94,9 @@ def validate_record(record: Any) -> tuple[dict[str, Any] | None, str | None]:
     Returns (canonical row, None) or (None, reject reason); the equality is tested.
     """
     if type(record) is not dict and not isinstance(record, Mapping):  # the ABC check is slow
-        return None, "not_a_document"
+        return None, record.reason if isinstance(record, RejectedRecord) else "not_a_document"
+    if (problem := document_problem(record)) is not None:
+        return None, problem[0]
     ts = _timestamp(record.get("timestamp"))
     if isinstance(ts, str):
         return None, ts

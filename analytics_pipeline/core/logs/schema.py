@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from analytics_pipeline.core.logs.documents import DOCUMENT_REASONS, RejectedRecord, document_problem, invalid_text_mask
+from analytics_pipeline.core.logs.timestamps import parse_timestamps
 
 LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL")
 
@@ -38,9 +40,9 @@ LOG_COLUMNS: tuple[str, ...] = (
 
 # Reasons a document is set aside; stable strings, used as metric and metadata keys.
 REASONS: tuple[str, ...] = (
-    "not_a_document", "missing_timestamp", "bad_timestamp", "missing_level", "bad_level_type",
-    "unknown_level", "missing_service", "bad_service_type", "missing_message",
-    "bad_message_type", "message_too_large", "bad_response_time", "nonfinite_number",
+    "not_a_document", *DOCUMENT_REASONS, "missing_timestamp", "bad_timestamp", "timestamp_out_of_range",
+    "missing_level", "bad_level_type", "unknown_level", "missing_service", "bad_service_type",
+    "missing_message", "bad_message_type", "message_too_large", "bad_response_time", "nonfinite_number",
     "negative_response_time", "bad_status_code", "bad_label",
 )
 
@@ -102,86 +104,6 @@ def normalize_level(value: str) -> str | None:
     return LEVEL_ALIASES.get(key)
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-
-
-def _epoch_to_timestamp(v: float) -> pd.Timestamp | None:
-    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
-    if not math.isfinite(v):
-        return None
-    a = abs(v)
-    unit = "s" if a < 1e11 else "ms" if a < 1e14 else "us" if a < 1e17 else "ns"
-    try:
-        return pd.Timestamp(v, unit=unit, tz="UTC")
-    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-        return None
-
-
-def parse_timestamp(v: Any) -> pd.Timestamp | None | str:
-    """One timestamp to a UTC Timestamp; ``"missing"`` when absent, None when unparseable.
-
-    Naive datetimes and strings without an offset are taken as UTC (BSON dates are UTC).
-    """
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
-        return "missing"
-    if isinstance(v, (datetime, pd.Timestamp, np.datetime64)):
-        ts = pd.Timestamp(v)
-        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    if isinstance(v, date):
-        return pd.Timestamp(v, tz="UTC")
-    if _is_number(v):
-        return _epoch_to_timestamp(float(v))
-    if isinstance(v, str):
-        s = v.strip()
-        if not s:
-            return "missing"
-        try:
-            return _epoch_to_timestamp(float(s)) if s.replace(".", "", 1).isdigit() else _parse_str(s)
-        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
-            return None
-    return None
-
-
-def _parse_str(s: str) -> pd.Timestamp:
-    ts = pd.Timestamp(s)
-    if pd.isna(ts):
-        raise ValueError(s)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _timestamps(values: Sequence[Any]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Vectorized fast path for the common shapes, element-wise fallback for the rest.
-
-    Returns the parsed UTC series plus masks for missing and unparseable values.
-    """
-    n = len(values)
-    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
-        out = out.dt.as_unit("ns")
-        missing = out.isna().to_numpy()
-        return out.reset_index(drop=True), missing, np.zeros(n, dtype=bool)
-    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")  # naive UTC until the end
-    missing = np.zeros(n, dtype=bool)
-    bad = np.zeros(n, dtype=bool)
-    arr = s.to_numpy(dtype=object)
-    is_str = np.fromiter((isinstance(v, str) for v in arr), dtype=bool, count=n)
-    if is_str.any():
-        # ISO 8601 strings of one shape parse in one vectorized call.
-        parsed = pd.to_datetime(pd.Series(arr[is_str]), utc=True, errors="coerce", format="ISO8601")
-        out[is_str] = parsed.dt.tz_localize(None).to_numpy().astype("datetime64[ns]")
-    for i in np.flatnonzero(~is_str | np.isnat(out)):
-        r = parse_timestamp(arr[i])
-        if isinstance(r, str):
-            missing[i] = True
-        elif r is None:
-            bad[i] = True
-        else:
-            out[i] = r.tz_localize(None).as_unit("ns").to_datetime64()
-    return pd.Series(out).dt.tz_localize("UTC"), missing, bad
-
-
 class _Rejector:
     """Collects the first reason per row; later checks skip rows already rejected."""
 
@@ -217,9 +139,17 @@ def _numbers(arr: np.ndarray, rej: _Rejector, bad_reason: str) -> np.ndarray:
     rej.reject(~missing & ~numeric, bad_reason)
     vals = np.full(n, np.nan)
     idx = np.flatnonzero(numeric)
-    vals[idx] = np.array([float(arr[i]) for i in idx], dtype="float64")
+    vals[idx] = np.array([_as_float(arr[i]) for i in idx], dtype="float64")
     rej.reject(numeric & ~np.isfinite(vals), "nonfinite_number")
     return vals
+
+
+def _as_float(value: Any) -> float:
+    """A number as float; an integer beyond float range as infinity (then rejected as non-finite)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def validate_columns(columns: Mapping[str, Sequence[Any]], n: int,
@@ -237,9 +167,14 @@ def validate_columns(columns: Mapping[str, Sequence[Any]], n: int,
         v = columns[name]
         return v.to_numpy() if isinstance(v, pd.Series) else np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
 
-    ts, ts_missing, ts_bad = _timestamps(columns["timestamp"] if "timestamp" in columns else [None] * n)
+    # Text that is not valid Unicode (an unpaired surrogate from JSON) cannot be stored or sent.
+    texts = [col(name) for name in ("level", "service", "message", "log_id", "incident_id", "incident_type")]
+    rej.reject(np.logical_or.reduce([invalid_text_mask(values) for values in texts]), "invalid_text")
+
+    ts, ts_missing, ts_bad, ts_out = parse_timestamps(columns["timestamp"] if "timestamp" in columns else [None] * n)
     rej.reject(ts_missing, "missing_timestamp")
     rej.reject(ts_bad, "bad_timestamp")
+    rej.reject(ts_out, "timestamp_out_of_range")
 
     level_raw = col("level").astype(object)
     rej.reject(_missing_mask(level_raw), "missing_level")
@@ -312,14 +247,26 @@ def _object_array(values: list[Any]) -> np.ndarray:
     return pd.Series(values, dtype=object).to_numpy()
 
 
+def record_problem(record: Any) -> str | None:
+    """The reason a record is rejected before its fields are judged: a placeholder for a line that
+    failed to parse (core.logs.documents.RejectedRecord), not a mapping, or a document-level fault."""
+    if isinstance(record, RejectedRecord):
+        return record.reason
+    if not isinstance(record, Mapping):
+        return "not_a_document"
+    problem = document_problem(record)
+    return None if problem is None else problem[0]
+
+
 def validate_records(records: Iterable[Any]) -> ValidationResult:
     """Validate a batch of raw documents (dicts, as from MongoDB, JSON lines or requests).
 
     A MongoDB ``_id`` (or a ``log_id`` field) becomes ``log_id``. Items that are not mappings
-    are rejected as ``not_a_document``.
+    are rejected as ``not_a_document``, document-level faults (core.logs.documents) with their reason.
     """
     records = list(records)
-    is_doc = [isinstance(r, Mapping) for r in records]
+    early = [record_problem(r) for r in records]
+    is_doc = [reason is None for reason in early]
     docs = [r for r, ok in zip(records, is_doc) if ok]
     names = ("timestamp", "level", "service", "message", "response_time", "status_code",
              "label", "incident_id", "incident_type")
@@ -331,10 +278,10 @@ def validate_records(records: Iterable[Any]) -> ValidationResult:
     doc_pos = [i for i, ok in enumerate(is_doc) if ok]
     positions = [doc_pos[p] for p in inner.rejected_positions]
     reasons = list(inner.rejected_reasons)
-    for i, ok in enumerate(is_doc):
-        if not ok:
+    for i, reason in enumerate(early):
+        if reason is not None:
             positions.append(i)
-            reasons.append("not_a_document")
+            reasons.append(reason)
     order = np.argsort(positions, kind="stable")
     return ValidationResult(
         logs=inner.logs,

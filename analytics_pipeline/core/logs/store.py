@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pymongo
 from pymongo.collection import Collection
+from bson.errors import InvalidDocument
 from pymongo.errors import BulkWriteError
 from pymongoarrow.api import Schema
 from pymongoarrow.context import PyMongoArrowContext
@@ -224,48 +225,69 @@ def frame_to_documents(logs: pd.DataFrame, extra: pd.DataFrame | None = None) ->
         yield doc
 
 
-def insert_documents(collection: Collection, docs: Iterable[dict[str, Any]], batch_size: int = 20_000) -> tuple[int, int]:
-    """Unordered bulk insert; duplicates of an existing ``log_id`` are skipped, not errors."""
-    inserted = duplicates = 0
-    batch: list[dict[str, Any]] = []
+@dataclass
+class _Inserted:
+    inserted: int = 0
+    duplicates: int = 0
+    unstorable: int = 0
 
-    def flush() -> None:
-        nonlocal inserted, duplicates
-        if not batch:
+
+def _insert_batch(collection: Collection, batch: list[dict[str, Any]], counts: _Inserted) -> None:
+    try:
+        counts.inserted += len(collection.insert_many(batch, ordered=False).inserted_ids)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        dup = sum(1 for e in errors if e.get("code") == 11000)
+        if dup != len(errors):
+            raise
+        counts.inserted += exc.details.get("nInserted", len(batch) - dup)
+        counts.duplicates += dup
+    except (InvalidDocument, OverflowError, ValueError):
+        # The client could not encode some document (validation should have caught it): one by one,
+        # so that the others still arrive and the bad ones are counted.
+        if len(batch) == 1:
+            counts.unstorable += 1
             return
-        try:
-            inserted += len(collection.insert_many(batch, ordered=False).inserted_ids)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            dup = sum(1 for e in errors if e.get("code") == 11000)
-            if dup != len(errors):
-                raise
-            inserted += exc.details.get("nInserted", len(batch) - dup)
-            duplicates += dup
-        batch.clear()
+        for doc in batch:
+            _insert_batch(collection, [doc], counts)
 
+
+def insert_documents(collection: Collection, docs: Iterable[dict[str, Any]],
+                     batch_size: int = 20_000) -> tuple[int, int, int]:
+    """Unordered bulk insert: (inserted, duplicates of an existing ``log_id``, unstorable)."""
+    counts = _Inserted()
+    batch: list[dict[str, Any]] = []
     for doc in docs:
         batch.append(doc)
         if len(batch) >= batch_size:
-            flush()
-    flush()
-    return inserted, duplicates
+            _insert_batch(collection, batch, counts)
+            batch = []
+    if batch:
+        _insert_batch(collection, batch, counts)
+    return counts.inserted, counts.duplicates, counts.unstorable
 
 
 def insert_records(collection: Collection, records: list[Any], batch_size: int = 20_000) -> InsertReport:
-    """Validate raw records and insert the good ones; returns the per-reason counts."""
-    seen: dict[str, int] = {}
-    for r in records:
-        if isinstance(r, dict) and r.get("log_id") is None and r.get("_id") is None:
-            key = content_log_id(r)
-            r["log_id"] = content_log_id(r, seen.get(key, 0))
-            seen[key] = seen.get(key, 0) + 1
+    """Validate raw records and insert the good ones; returns the per-reason counts.
+
+    A record without an id gets :func:`content_log_id` (the n-th copy of the same record in the
+    batch its n-th id), so that importing a file twice inserts nothing the second time.
+    """
     result = validate_records(records)
-    good_positions = np.setdiff1d(np.arange(len(records)), result.rejected_positions)
-    extra = _extra_fields([records[i] for i in good_positions])
-    inserted, duplicates = insert_documents(collection, frame_to_documents(result.logs, extra), batch_size)
-    return InsertReport(received=len(records), inserted=inserted, duplicates=duplicates,
-                        bad_counts=result.bad_counts)
+    good = [records[i] for i in np.setdiff1d(np.arange(len(records)), result.rejected_positions)]
+    ids = result.logs["log_id"].to_numpy(dtype=object)
+    seen: dict[str, int] = {}
+    for i in np.flatnonzero(pd.isna(ids)):
+        key = content_log_id(good[i])
+        ids[i] = content_log_id(good[i], seen.get(key, 0))
+        seen[key] = seen.get(key, 0) + 1
+    result.logs["log_id"] = ids
+    inserted, duplicates, unstorable = insert_documents(
+        collection, frame_to_documents(result.logs, _extra_fields(good)), batch_size)
+    bad = result.bad_counts
+    if unstorable:
+        bad["unstorable"] = unstorable
+    return InsertReport(received=len(records), inserted=inserted, duplicates=duplicates, bad_counts=bad)
 
 
 _CANONICAL = {"_id", "log_id", "timestamp", "level", "service", "message", "response_time",

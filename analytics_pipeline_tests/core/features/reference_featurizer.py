@@ -22,7 +22,8 @@ from analytics_pipeline.core.features.columns import MAX_RESPONSE_MS, MAX_STATUS
 from analytics_pipeline.core.features.featurizer import LogFeaturizer
 from analytics_pipeline.core.features.scaling import ServiceScaler
 from analytics_pipeline.core.features.text import TOKEN_PATTERN, mask_message
-from analytics_pipeline.core.logs.schema import LEVELS, normalize_level, parse_timestamp
+from analytics_pipeline.core.logs.schema import LEVELS, normalize_level
+from analytics_pipeline.core.logs.timestamps import parse_timestamp
 
 NS_PER_SECOND = 10**9
 

@@ -8,13 +8,15 @@ import pandas as pd
 import pytest
 
 from analytics_pipeline.core.logs.record_validation import FIELDS, validate_record
+from analytics_pipeline.core.logs.documents import DOCUMENT_REASONS
 from analytics_pipeline.core.logs.schema import REASONS, validate_records
 from analytics_pipeline_tests.core.scoring.samples import GOOD
 
 
 def test_every_reject_reason_names_its_field():
     for reason in REASONS:  # the single-mode error and the batch "field: reason" rely on it
-        assert reason in ("not_a_document", "nonfinite_number") or any(f in reason for f in FIELDS)
+        assert (reason in ("not_a_document", "nonfinite_number", *DOCUMENT_REASONS)
+                or any(f in reason for f in FIELDS))
 
 
 @pytest.mark.parametrize("timestamp", [

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics_pipeline.core.logs.timestamps import parse_timestamp
 from analytics_pipeline.core.logs.schema import (
     LOG_COLUMNS,
     MAX_MESSAGE_BYTES,
     normalize_level,
-    parse_timestamp,
     validate_frame,
     validate_records,
 )

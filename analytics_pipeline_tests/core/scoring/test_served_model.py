@@ -112,17 +112,29 @@ def test_bad_records_get_a_readable_400_and_can_be_flagged_instead(served, champ
     assert first["error"] is None and second["error"] and "timestamp" in second["error"]
     status, body = _post(f"{served}/invocations", {"dataframe_records": [{"level": "INFO"}]})
     assert 400 <= status < 500 and "Traceback" not in json.dumps(body)
+    far_future = {**good[0], "timestamp": "9999-12-31T23:59:59Z"}
+    surrogate = {**good[1], "message": "bad \ud800 text"}
+    status, body = _post(f"{served}/invocations", {"dataframe_records": [good[0], far_future, surrogate]})
+    text = json.dumps(body)
+    assert status == 400 and "Traceback" not in text and "stack_trace" not in body, body
+    assert "record 1: timestamp: timestamp_out_of_range" in body["message"]
+    assert "record 2: message: invalid_text" in body["message"]
 
 
 def test_detect_cli_scores_a_file_offline(champion_store, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", champion_store["uri"])
     source = tmp_path / "in.jsonl"
-    lines = [json.dumps(r) for r in _records(champion_store["logs"], 5)] + ["{broken", json.dumps({"level": "INFO"})]
+    good = _records(champion_store["logs"], 5)
+    lines = [json.dumps(r) for r in good] + ["{broken", json.dumps({"level": "INFO"}),
+                                             json.dumps({**good[0], "timestamp": "9999-12-31T23:59:59Z"}),
+                                             '{"timestamp": "2026-11-01T00:00:00Z", "level": "INFO", "service": "a", '
+                                             '"message": "x \\ud800"}']
     source.write_text("\n".join(lines) + "\n")
     out = tmp_path / "scored.jsonl"
     assert cli_main(["detect", str(source), "--output", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == 7 and sum(1 for r in rows if r.get("error")) == 2
+    assert len(rows) == 9 and sum(1 for r in rows if r.get("error")) == 4
+    assert [r["error"] for r in rows[-2:]] == ["timestamp: timestamp_out_of_range", "message: invalid_text"]
     assert "scored 5 records" in capsys.readouterr().out
     saved = champion_store["root"] / "saved_models"
     assert cli_main(["detect", str(source), "--output", str(out), "--model-path", str(saved)]) == 0
