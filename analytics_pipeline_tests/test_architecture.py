@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from analytics_pipeline.core.settings import PROJECT_ROOT
+from analytics_pipeline_tests.checkout_copy import copy_checkout
 
 PACKAGE = PROJECT_ROOT / "analytics_pipeline"
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
@@ -39,8 +39,7 @@ def test_the_package_keeps_every_layering_contract():
 ])
 def test_breaking_a_rule_fails_the_check(tmp_path, module, line, contract):
     """The contracts can fail: a copy of the package with one forbidden import is rejected."""
-    shutil.copytree(PACKAGE, tmp_path / "analytics_pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path)
+    copy_checkout(tmp_path)
     target = tmp_path / "analytics_pipeline" / module
     target.write_text(target.read_text() + f"\n{line}  # deliberately breaks a rule\n")
     result = _lint_imports(tmp_path)

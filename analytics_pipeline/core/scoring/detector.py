@@ -12,7 +12,9 @@ batch) is judged without the traffic around it.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,27 @@ import pandas as pd
 
 from analytics_pipeline.core.detection.severity import classify_severity
 from analytics_pipeline.core.registry_names import CHAMPION, MODEL_NAME, model_uri
+from analytics_pipeline.core.settings import get_settings
 from analytics_pipeline.core.scoring.saved_models import load_exported
 from analytics_pipeline.core.scoring.scorer import score_logs, score_record, score_records, scoring_context
+
+_TRACKING_ENV = "MLFLOW_TRACKING_URI"
+
+
+@contextmanager
+def _tracking_store(uri: str) -> Iterator[None]:
+    """MLflow pointed at ``uri`` inside the block, and exactly as before after it. mlflow also
+    writes the URI to ``$MLFLOW_TRACKING_URI``, which the platform's settings read: restored too."""
+    previous, previous_env = mlflow.get_tracking_uri(), os.environ.get(_TRACKING_ENV)
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if previous_env is None:
+            os.environ.pop(_TRACKING_ENV, None)
+        else:
+            os.environ[_TRACKING_ENV] = previous_env
 
 
 class AnomalyDetector:
@@ -49,14 +70,15 @@ class AnomalyDetector:
     @classmethod
     def from_registry(cls, alias: str = CHAMPION, model_name: str = MODEL_NAME,
                       tracking_uri: str | None = None) -> "AnomalyDetector":
-        """The version that ``alias`` points at in the MLflow registry."""
-        previous = mlflow.get_tracking_uri()
-        try:  # a given tracking_uri is used for this load only
-            mlflow.set_tracking_uri(tracking_uri or previous)
+        """The version that ``alias`` points at in the MLflow registry.
+
+        The store is ``tracking_uri`` when given, else the platform's own (core.settings:
+        ``$MLFLOW_TRACKING_URI``, or the project's ``mlruns/mlflow.db``), the one the pipeline
+        writes, wherever the notebook or script runs from.
+        """
+        with _tracking_store(tracking_uri or get_settings().mlflow_tracking_uri):
             version = mlflow.MlflowClient().get_model_version_by_alias(model_name, alias)
             model = mlflow.pyfunc.load_model(model_uri(int(version.version), model_name)).unwrap_python_model()
-        finally:
-            mlflow.set_tracking_uri(previous)
         return cls(pipeline=model.pipeline, metadata=model.metadata, model_version=int(version.version))
 
     @property
