@@ -8,11 +8,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
+
+from pymongo.errors import PyMongoError
 
 from analytics_pipeline.core.alerting.config import ALGORITHMS, AlertIntelligenceConfig
 from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
 from analytics_pipeline.core.detection.pipelines import TrainingConfig, parse_contamination
+from analytics_pipeline.core.mongo_errors import unreachable_message
 from analytics_pipeline.core.redaction import redact
 from analytics_pipeline.core.settings import DEFAULT_LOCAL_MONGO_PORT, ensure_dagster_home, get_settings
 
@@ -166,32 +170,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # --verbose before or after the command; SUPPRESS keeps a command's absent flag from undoing the other.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
     parser = argparse.ArgumentParser(prog="analytics-pipeline", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="seed if empty, run the weekly graph for the latest complete week")
+    p = sub.add_parser("demo", parents=[common], help="seed if empty, run the weekly graph for the latest complete week")
     p.add_argument("--partition", help="week key YYYY-MM-DD (default: latest complete week)")
     p.add_argument("--logs-per-minute", type=_positive(float), default=5.0)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("ui", help="the Dagster UI with the local MongoDB server running")
+    p = sub.add_parser("ui", parents=[common], help="the Dagster UI with the local MongoDB server running")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_positive(int), default=3000)
     p.set_defaults(func=cmd_ui)
 
-    p = sub.add_parser("seed", help="insert realistic labelled synthetic logs")
+    p = sub.add_parser("seed", parents=[common], help="insert realistic labelled synthetic logs")
     p.add_argument("--days", type=_positive(float), default=35.0)
     p.add_argument("--logs-per-minute", type=_positive(float), default=20.0)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
     p.set_defaults(func=cmd_seed)
 
-    p = sub.add_parser("load", help="import a .jsonl or .parquet log file, with validation")
+    p = sub.add_parser("load", parents=[common], help="import a .jsonl or .parquet log file, with validation")
     p.add_argument("file")
     p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
     p.set_defaults(func=cmd_load)
 
-    p = sub.add_parser("train", help="train, evaluate, log to MLflow, register, gate")
+    p = sub.add_parser("train", parents=[common], help="train, evaluate, log to MLflow, register, gate")
     p.add_argument("--data-source", choices=["mongodb", "file"], default="mongodb")
     p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
     p.add_argument("--input", help="a .jsonl or .parquet log file (with --data-source file)")
@@ -204,21 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="default: saved_models/")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("detect", help="score a .jsonl/.parquet log file offline with the champion")
+    p = sub.add_parser("detect", parents=[common], help="score a .jsonl/.parquet log file offline with the champion")
     p.add_argument("file")
     p.add_argument("--output", required=True, help="scored records as .jsonl")
     p.add_argument("--model-path", help="an exported model (saved_models/...) instead of the registry")
     p.add_argument("--alias", default="champion", help="registry alias (default: champion)")
     p.set_defaults(func=cmd_detect)
 
-    p = sub.add_parser("cluster-alerts", help="alerts and incidents (root cause, priority) from a scored file")
+    p = sub.add_parser("cluster-alerts", parents=[common], help="alerts and incidents (root cause, priority) from a scored file")
     p.add_argument("file", help="what `detect --output` wrote (.jsonl or .parquet)")
     p.add_argument("--algorithm", default=ALERTING_DEFAULTS.clustering_algorithm, choices=ALGORITHMS)
     p.add_argument("--output", help="each anomaly's alert_id and cluster_id as .jsonl")
     p.add_argument("--top", type=_positive(int), default=10, help="incidents to print (default 10)")
     p.set_defaults(func=cmd_cluster_alerts)
 
-    p = sub.add_parser("mongo", help="the local MongoDB-protocol server (SecantusDB)")
+    p = sub.add_parser("mongo", parents=[common], help="the local MongoDB-protocol server (SecantusDB)")
     p.add_argument("action", choices=["start", "stop", "status"])
     p.add_argument("--port", type=_positive(int), default=None)
     p.set_defaults(func=cmd_mongo)
@@ -231,8 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         args.port = DEFAULT_LOCAL_MONGO_PORT
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, ConnectionError, RuntimeError, TimeoutError) as exc:
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, ConnectionError, RuntimeError, TimeoutError, PyMongoError) as exc:
+        # One line for people; the traceback only when asked (--verbose). Never a password.
+        if args.verbose:
+            traceback.print_exc()
+        if isinstance(exc, PyMongoError):
+            uri = getattr(args, "mongodb_uri", None) or get_settings().mongodb_uri or "the local server"
+            message = unreachable_message(exc, uri, doing=args.command)
+        else:
+            message = str(exc)
+        print(f"error: {redact(message)}", file=sys.stderr)
         return 2
 
 

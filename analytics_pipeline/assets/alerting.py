@@ -21,7 +21,7 @@ from analytics_pipeline.core.alerting.summaries import incidents_table, root_cau
 from analytics_pipeline.core.alerting.triage import WindowAlerts, find_incidents
 from analytics_pipeline.core.logs.windows import week_bounds
 from analytics_pipeline.partitions import weekly_partitions
-from analytics_pipeline.resources.mongodb import MongoDBResource
+from analytics_pipeline.resources.mongodb import MONGODB_RETRY_POLICY, MongoDBResource
 
 _DEFAULTS = AlertIntelligenceConfig()  # the one home of the defaults (the CLI uses it too)
 
@@ -68,7 +68,7 @@ def _in_week(frame: pd.DataFrame, column: str, partition: str) -> pd.Series:
 
 
 @asset(partitions_def=weekly_partitions, io_manager_key="parquet_io_manager", group_name="alerting",
-       kinds={"mongodb", "pandas"})
+       kinds={"mongodb", "pandas"}, retry_policy=MONGODB_RETRY_POLICY)
 def alerts(context: AssetExecutionContext, config: AlertsConfig, scored_logs: pd.DataFrame,
            mongodb: MongoDBResource) -> Output[WindowAlerts]:
     """The window's anomalies folded into alerts by (service, type, template); the week's alerts
@@ -76,7 +76,8 @@ def alerts(context: AssetExecutionContext, config: AlertsConfig, scored_logs: pd
     batch = anomalies_from_scored(scored_logs)
     found = deduplicate(batch.anomalies, config.deduplication_window_minutes, config.auto_acknowledge_duplicates)
     week = found.alerts[_in_week(found.alerts, "first_seen", context.partition_key)].reset_index(drop=True)
-    written = write_alerts(mongodb.db()[ALERTS_COLLECTION], week, context.partition_key)
+    with mongodb.failing_clearly("writing the alerts"):
+        written = write_alerts(mongodb.db()[ALERTS_COLLECTION], week, context.partition_key)
     anomalies = int(week["count"].sum())
     context.log.info(f"alerts for {context.partition_key}: {anomalies} anomalies -> {len(week)} alerts "
                      f"(replaced {written.replaced})")
@@ -97,14 +98,16 @@ def alerts(context: AssetExecutionContext, config: AlertsConfig, scored_logs: pd
     })
 
 
-@asset(partitions_def=weekly_partitions, group_name="alerting", kinds={"mongodb", "scikit-learn"})
+@asset(partitions_def=weekly_partitions, group_name="alerting", kinds={"mongodb", "scikit-learn"},
+       retry_policy=MONGODB_RETRY_POLICY)
 def alert_clusters(context: AssetExecutionContext, config: AlertClustersConfig, alerts: WindowAlerts,
                    mongodb: MongoDBResource) -> MaterializeResult:
     """The week's alerts grouped into incidents with root cause, priority and impact, in the
     ``alert_clusters`` collection; dependencies and background rates learned from the window."""
     settings = config.alerting_config()
     report = find_incidents(alerts.alerts, settings, week_bounds(context.partition_key), alerts.services)
-    written = write_incidents(mongodb.db()[INCIDENTS_COLLECTION], report.incidents, context.partition_key)
+    with mongodb.failing_clearly("writing the incidents"):
+        written = write_incidents(mongodb.db()[INCIDENTS_COLLECTION], report.incidents, context.partition_key)
     context.log.info(f"alert_clusters for {context.partition_key}: {report.anomalies} anomalies -> "
                      f"{len(report.incidents)} incidents (replaced {written.replaced})")
     top = report.incidents[0] if report.incidents else None

@@ -12,7 +12,7 @@ from analytics_pipeline.core.scoring.health import health_summary, health_table
 from analytics_pipeline.core.scoring.scorer import score_logs
 from analytics_pipeline.partitions import weekly_partitions
 from analytics_pipeline.resources.mlflow_tracking import MLflowResource
-from analytics_pipeline.resources.mongodb import MongoDBResource
+from analytics_pipeline.resources.mongodb import MONGODB_RETRY_POLICY, MongoDBResource
 
 # Nested explanation fields are kept as JSON text in Parquet (one flat, typed table).
 _NESTED = ("contributors", "recommended_actions")
@@ -49,13 +49,14 @@ def scored_logs(context: AssetExecutionContext, raw_logs: pd.DataFrame,
     })
 
 
-@asset(partitions_def=weekly_partitions, group_name="detection", kinds={"mongodb"})
+@asset(partitions_def=weekly_partitions, group_name="detection", kinds={"mongodb"}, retry_policy=MONGODB_RETRY_POLICY)
 def anomalies(context: AssetExecutionContext, scored_logs: pd.DataFrame, mongodb: MongoDBResource) -> MaterializeResult:
     """The week's anomalous logs in the ``anomalies`` collection, replacing the partition's old ones."""
     found = scored_logs[scored_logs["is_anomaly"]].copy()
     for col in _NESTED:
         found[col] = found[col].map(lambda v: json.loads(v) if isinstance(v, str) else [])
-    written = write_anomalies(mongodb.db()[ANOMALIES_COLLECTION], found, context.partition_key)
+    with mongodb.failing_clearly("writing the anomalies"):
+        written = write_anomalies(mongodb.db()[ANOMALIES_COLLECTION], found, context.partition_key)
     context.log.info(f"anomalies for {context.partition_key}: replaced {written.replaced} with {written.inserted}")
     return MaterializeResult(metadata={
         "inserted": written.inserted, "replaced": written.replaced, "write_id": written.write_id,

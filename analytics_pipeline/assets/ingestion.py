@@ -11,7 +11,7 @@ from analytics_pipeline.core.logs.schema import LOG_COLUMNS
 from analytics_pipeline.core.logs.summaries import window_summary
 from analytics_pipeline.core.logs.windows import WINDOW_DAYS, window_for_partition
 from analytics_pipeline.partitions import weekly_partitions
-from analytics_pipeline.resources.mongodb import MongoDBResource
+from analytics_pipeline.resources.mongodb import MONGODB_RETRY_POLICY, MongoDBResource
 
 
 class RawLogsConfig(Config):
@@ -25,6 +25,7 @@ class RawLogsConfig(Config):
     io_manager_key="parquet_io_manager",
     group_name="ingestion",
     kinds={"mongodb", "pandas", "parquet"},
+    retry_policy=MONGODB_RETRY_POLICY,
     check_specs=[
         AssetCheckSpec("window_not_empty_and_valid", asset="raw_logs", blocking=True,
                        description="The window holds logs, with the canonical columns and types"),

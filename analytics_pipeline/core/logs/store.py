@@ -40,6 +40,9 @@ from pymongoarrow.context import PyMongoArrowContext
 from analytics_pipeline.core.logs.schema import ValidationResult, validate_columns, validate_records
 
 LOGS_COLLECTION = "logs"
+# Documents per cursor batch of a window read: bounds the memory a batch holds, and a server restart
+# mid-read surfaces as an error at the next batch (then the step runs again) instead of never.
+READ_BATCH = 10_000
 
 _STRING_FIELDS = ("level", "service", "message")
 _NUMBER_FIELDS = ("response_time", "status_code", "label")
@@ -134,7 +137,7 @@ def read_window(collection: Collection, start: datetime, end: datetime) -> Valid
     suspect_rows: list[int] = []
     rows = 0
     for batch in collection.find_raw_batches({"timestamp": {"$gte": start, "$lt": end}},
-                                             projection=_PROJECTION):
+                                             projection=_PROJECTION, batch_size=READ_BATCH):
         context = PyMongoArrowContext(ARROW_SCHEMA, collection.codec_options, allow_invalid=True)
         context.process_bson_stream(batch)
         tables.append(context.finish())
