@@ -14,7 +14,7 @@ import pandas as pd
 from analytics_pipeline.core.detection.pipelines import TrainingConfig
 from analytics_pipeline.core.detection.training import HoldoutEvaluation, TrainedModel
 from analytics_pipeline.core.lifecycle.registry import register_challenger
-from analytics_pipeline.core.lifecycle.runs import log_training_run
+from analytics_pipeline.core.lifecycle.runs import log_training, training_run
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,11 @@ def register_candidate(trained: TrainedModel, logs: pd.DataFrame, partition: str
     """
     tags = {"partition": partition, "train_rows": trained.train_rows, "holdout_rows": trained.holdout_rows,
             **tags}
-    run_id, uri, plots = log_training_run(trained, logs, tags, run_name=run_name)
-    version = register_challenger(uri, {**tags, "mlflow_run_id": run_id})
-    candidate = ModelCandidate(int(version.version), run_id, uri, partition, trained.config, trained.holdout,
+    # Registered inside the run: a process killed before the run ends leaves it RUNNING, and
+    # the next training fails it and deletes the version it registered (core.lifecycle.orphans).
+    with training_run(run_name) as run:
+        uri, plots = log_training(trained, logs, tags, run)
+        version = register_challenger(uri, {**tags, "mlflow_run_id": run.info.run_id})
+    candidate = ModelCandidate(int(version.version), run.info.run_id, uri, partition, trained.config, trained.holdout,
                                dict(trained.metrics), trained.expected_rate)
     return candidate, plots

@@ -10,7 +10,7 @@ import pandas as pd
 
 from analytics_pipeline.core.detection import training
 from analytics_pipeline.core.detection.pipelines import TrainingConfig
-from analytics_pipeline.core.lifecycle.runs import log_training_run
+from analytics_pipeline.core.lifecycle.runs import log_training_run, training_run
 
 SUMMARY_METRICS = ("f1", "roc_auc", "pr_auc", "precision", "recall", "false_positive_rate",
                    "anomaly_rate", "training_time_s", "model_size_bytes")
@@ -41,7 +41,7 @@ def run_matrix(logs: pd.DataFrame, configs: Sequence[TrainingConfig], tags: Mapp
     if not configs:
         raise ValueError("the matrix is empty: give at least one detector, contamination and n_estimators")
     rows = []
-    with mlflow.start_run(run_name=run_name) as parent:
+    with training_run(run_name) as parent:
         mlflow.set_tags({**{k: str(v) for k, v in tags.items()}, "matrix": "parent"})
         mlflow.log_param("n_configurations", len(configs))
         for cfg in configs:

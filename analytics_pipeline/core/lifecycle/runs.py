@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import tempfile
 from datetime import datetime, timezone
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import joblib
 import mlflow
@@ -21,6 +22,7 @@ from mlflow.types import Schema
 from analytics_pipeline.core.detection.evaluation import loggable_metrics
 from analytics_pipeline.core.detection.plots import write_evaluation_plots
 from analytics_pipeline.core.detection.training import TrainedModel
+from analytics_pipeline.core.lifecycle.orphans import fail_orphaned_runs, process_tags
 from analytics_pipeline.core.registry_names import EXPERIMENT_NAME, MODEL_NAME
 from analytics_pipeline.core.scoring.served_model import INPUT_SCHEMA, PARAMS_SCHEMA, LogAnomalyModel
 
@@ -95,22 +97,42 @@ def model_metadata(trained: TrainedModel, extra: Mapping[str, Any]) -> dict[str,
     }
 
 
+@contextmanager
+def training_run(run_name: str, nested: bool = False) -> Iterator[mlflow.ActiveRun]:
+    """An MLflow run tagged with the process that owns it, after failing runs whose owner died.
+
+    A run left RUNNING by a killed process is marked FAILED here, on the next training
+    (core.lifecycle.orphans), so the MLflow UI never shows a training running forever.
+    """
+    with mlflow.start_run(run_name=run_name, nested=nested, tags=process_tags()) as run:
+        if not nested:
+            fail_orphaned_runs(run.info.experiment_id)
+        yield run
+
+
+def log_training(trained: TrainedModel, logs: pd.DataFrame, tags: Mapping[str, Any],
+                 run: mlflow.ActiveRun) -> tuple[str, dict[str, Path]]:
+    """Params, metrics, tags, plots and the model of one training, in the active ``run``.
+
+    Returns (model_uri, local plot paths). Metric names come from core.detection.evaluation and
+    never change between runs, so the MLflow UI compares like with like.
+    """
+    mlflow.log_params(trained.config.as_params())
+    mlflow.log_metrics(loggable_metrics(trained.metrics))
+    mlflow.set_tags({**{k: str(v) for k, v in tags.items()}, "data_hash": trained.data_hash,
+                     "detector": trained.config.detector})
+    plot_dir = Path(tempfile.mkdtemp(prefix="plots-"))
+    plots = write_evaluation_plots(trained.holdout_labels, trained.holdout_scores,
+                                   float(trained.pipeline[-1].threshold_), plot_dir)
+    mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
+    info = log_pipeline_model(trained.pipeline, input_example(logs),
+                              model_metadata(trained, {"run_id": run.info.run_id, **tags}))
+    return info.model_uri, plots
+
+
 def log_training_run(trained: TrainedModel, logs: pd.DataFrame, tags: Mapping[str, Any], run_name: str,
                      nested: bool = False) -> tuple[str, str, dict[str, Path]]:
-    """One MLflow run for one training: params, metrics, tags, plots, and the model.
-
-    Returns (run_id, model_uri, local plot paths). Metric names come from
-    core.detection.evaluation and never change between runs, so the MLflow UI compares like with like.
-    """
-    with mlflow.start_run(run_name=run_name, nested=nested) as run:
-        mlflow.log_params(trained.config.as_params())
-        mlflow.log_metrics(loggable_metrics(trained.metrics))
-        mlflow.set_tags({**{k: str(v) for k, v in tags.items()}, "data_hash": trained.data_hash,
-                         "detector": trained.config.detector})
-        plot_dir = Path(tempfile.mkdtemp(prefix="plots-"))
-        plots = write_evaluation_plots(trained.holdout_labels, trained.holdout_scores,
-                                       float(trained.pipeline[-1].threshold_), plot_dir)
-        mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
-        info = log_pipeline_model(trained.pipeline, input_example(logs),
-                                  model_metadata(trained, {"run_id": run.info.run_id, **tags}))
-    return run.info.run_id, info.model_uri, plots
+    """One finished MLflow run for one training; returns (run_id, model_uri, local plot paths)."""
+    with training_run(run_name, nested=nested) as run:
+        uri, plots = log_training(trained, logs, tags, run)
+    return run.info.run_id, uri, plots

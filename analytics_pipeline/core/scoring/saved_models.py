@@ -74,19 +74,44 @@ def record_version(out_dir: Path, version: int, status: str, info: dict[str, Any
 
 
 def export_champion(pipeline: Any, version: int, metadata: dict[str, Any], out_dir: Path) -> Path:
-    """Write the champion's joblib file and metadata, and mark it production in the registry."""
+    """Write the champion's joblib file and metadata, and mark it production in the registry.
+
+    All or nothing: if any step fails, the directory is put back as it was (the metadata and
+    registry files restored, a new model file removed) before the error propagates.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / f"isolation_forest_v{version}.joblib"
-    _atomic_write_bytes(model_path, lambda p: joblib.dump(pipeline, p, compress=3))
-    full = {**metadata, "version": version, "model_file": model_path.name,
-            "checksum_sha256": sha256_file(model_path), "size_bytes": model_path.stat().st_size,
-            "exported_at": datetime.now(timezone.utc).isoformat()}
-    _write_json(out_dir / METADATA_FILE, full)
-    record_version(out_dir, version, "production", {"model_file": model_path.name,
-                                                   "checksum_sha256": full["checksum_sha256"],
-                                                   "metrics": metadata.get("metrics", {})})
+    before = {name: (out_dir / name).read_bytes() if (out_dir / name).exists() else None
+              for name in (METADATA_FILE, REGISTRY_FILE, model_path.name)}
+    try:
+        _atomic_write_bytes(model_path, lambda p: joblib.dump(pipeline, p, compress=3))
+        full = {**metadata, "version": version, "model_file": model_path.name,
+                "checksum_sha256": sha256_file(model_path), "size_bytes": model_path.stat().st_size,
+                "exported_at": datetime.now(timezone.utc).isoformat()}
+        _write_json(out_dir / METADATA_FILE, full)
+        record_version(out_dir, version, "production", {"model_file": model_path.name,
+                                                       "checksum_sha256": full["checksum_sha256"],
+                                                       "metrics": metadata.get("metrics", {})})
+    except BaseException:
+        _restore(out_dir, before)
+        raise
     return model_path
+
+
+def _restore(out_dir: Path, files: dict[str, bytes | None]) -> None:
+    for name, content in files.items():
+        path = out_dir / name
+        if content is None:
+            path.unlink(missing_ok=True)
+        else:
+            _atomic_write_bytes(path, lambda p, c=content: p.write_bytes(c))
+
+
+def active_version(out_dir: Path) -> int | None:
+    """The version exported as production (None: nothing exported yet)."""
+    active = read_registry(out_dir).get("active_version")
+    return int(active) if active is not None else None
 
 
 def load_exported(path: Path) -> tuple[Any, dict[str, Any]]:
