@@ -85,6 +85,7 @@ def alerts(context: AssetExecutionContext, config: AlertsConfig, scored_logs: pd
         context.log.warning(f"set aside {sum(batch.set_aside.values())} scored rows: {dict(batch.set_aside)}")
     top = week.sort_values(["weight", "count"], ascending=False).head(10)
     return Output(WindowAlerts(found.alerts, batch.services, batch.set_aside), metadata={
+        "summary": f"{anomalies:,} anomalies of the week -> {len(week):,} alerts",
         "window_alerts": len(found.alerts),
         "week_anomalies": anomalies, "week_alerts": len(week),
         "deduplication": 1.0 - len(week) / anomalies if anomalies else 0.0,
@@ -112,6 +113,8 @@ def alert_clusters(context: AssetExecutionContext, config: AlertClustersConfig, 
                      f"{len(report.incidents)} incidents (replaced {written.replaced})")
     top = report.incidents[0] if report.incidents else None
     return MaterializeResult(metadata={
+        "summary": f"{len(report.incidents)} incidents from {len(report.alerts):,} alerts "
+                   f"(compression {report.compression:.1%})",
         "incidents": len(report.incidents), "week_anomalies": report.anomalies, "week_alerts": len(report.alerts),
         "alerts_in_incidents": report.alerts_in_incidents,
         **metadata.to_metadata({"compression": report.compression, "algorithm": settings.clustering_algorithm}),

@@ -35,7 +35,10 @@ def scored_logs(context: AssetExecutionContext, raw_logs: pd.DataFrame,
     stored = scored.copy()
     for col in _NESTED:
         stored[col] = stored[col].map(lambda v: json.dumps(v, default=str) if isinstance(v, (list, dict)) else None)
+    overall = health.get("overall", {})
     return Output(stored, metadata={
+        "summary": f"{len(scored):,} logs by champion v{champion.version}: {len(anomalies):,} anomalies "
+                   f"({len(anomalies) / max(len(scored), 1):.1%}), health {overall.get('health_score', float('nan')):.0f}/100",
         "dagster/row_count": len(scored),
         "model_version": int(champion.version),
         "anomalies": len(anomalies),
@@ -59,6 +62,7 @@ def anomalies(context: AssetExecutionContext, scored_logs: pd.DataFrame, mongodb
         written = write_anomalies(mongodb.db()[ANOMALIES_COLLECTION], found, context.partition_key)
     context.log.info(f"anomalies for {context.partition_key}: replaced {written.replaced} with {written.inserted}")
     return MaterializeResult(metadata={
+        "summary": f"{written.inserted:,} written to {ANOMALIES_COLLECTION} (replaced {written.replaced:,})",
         "inserted": written.inserted, "replaced": written.replaced, "write_id": written.write_id,
         "collection": f"{mongodb.db().name}.{ANOMALIES_COLLECTION}",
         "by_severity": metadata.counts_table(found["severity"].value_counts().to_dict(), "severity"),

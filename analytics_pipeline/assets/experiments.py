@@ -34,5 +34,7 @@ def model_matrix_summary(context: AssetExecutionContext, config: ModelMatrixConf
             "window_start": start.isoformat(), "window_end": end.isoformat()}
     parent_id, summary = matrix_runs.run_matrix(raw_logs, configs, tags, run_name=f"matrix-{context.partition_key}")
     shown = summary.drop(columns=[c for c in ("run_id",) if c in summary]).round(4)
-    return Output(summary, metadata={"mlflow_parent_run_id": parent_id, "configurations": len(summary),
-                                     "summary": metadata.frame_table(shown, rows=len(shown))})
+    best = f", best {summary['configuration'].iloc[0]}" if len(summary) else ""
+    return Output(summary, metadata={"summary": f"{len(summary)} configurations trained{best}",
+                                     "mlflow_parent_run_id": parent_id, "configurations": len(summary),
+                                     "results": metadata.frame_table(shown, rows=len(shown))})

@@ -35,6 +35,7 @@ def log_features(context: AssetExecutionContext, config: LogFeaturesConfig, raw_
     tfidf = [n for n in names if n.startswith("tfidf_")]
     top_terms = frame[tfidf].mean().sort_values(ascending=False).head(15) if tfidf and len(frame) else pd.Series(dtype=float)
     yield Output(frame, metadata={
+        "summary": f"{frame.shape[0]:,} logs x {frame.shape[1]} features",
         "shape": f"{frame.shape[0]} x {frame.shape[1]}",
         "dagster/row_count": len(frame),
         "n_features": frame.shape[1],

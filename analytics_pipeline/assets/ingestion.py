@@ -43,6 +43,7 @@ def raw_logs(context: AssetExecutionContext, config: RawLogsConfig, mongodb: Mon
         context.log.warning(f"set aside {result.n_bad} bad documents: {summary['bad_counts']}")
 
     yield Output(result.logs, metadata={
+        "summary": f"{len(result.logs):,} logs {start:%Y-%m-%d} .. {end:%Y-%m-%d}, {result.n_bad:,} set aside",
         **to_metadata({k: v for k, v in summary.items() if not isinstance(v, dict)}),
         "dagster/row_count": summary["row_count"],
         "level_counts": counts_table(summary["level_counts"], "level"),

@@ -70,11 +70,19 @@ def anomaly_model(context: AssetExecutionContext, config: AnomalyModelConfig, ra
                                           run_name=f"train-{context.partition_key}")
     context.log.info(f"registered {MODEL_NAME} v{candidate.version} as challenger (run {candidate.run_id})")
     return Output(candidate, metadata={
+        "summary": f"v{candidate.version}, {_metrics_text(candidate.metrics)}",
         "model_version": candidate.version,
         "mlflow_run_id": candidate.run_id,
         **metadata.to_metadata({k: v for k, v in candidate.metrics.items() if isinstance(v, (int, float))}),
         "plots": metadata.images(plots),
     })
+
+
+def _metrics_text(metrics: dict) -> str:
+    shown = [f"{k} {metrics[k]:.3f}" for k in ("precision", "recall", "f1", "roc_auc") if metrics.get(k) is not None]
+    if not shown:  # no labels in the window
+        shown = [f"flags {metrics.get('anomaly_rate', float('nan')):.2%} of the holdout (no labels)"]
+    return "  ".join(shown) + f", fit {metrics.get('training_time_s', float('nan')):.0f}s"
 
 
 class ChampionGateConfig(Config):
@@ -111,6 +119,8 @@ def champion_model(context: AssetExecutionContext, config: ChampionGateConfig, r
     context.log.info(f"gate: {'PROMOTED' if decision.promote else 'kept champion'}: {decision.reason}")
     champion = result.champion_version if result.champion_version is not None else -1
     yield Output(result, metadata={
+        "summary": (f"PROMOTED v{result.challenger_version}" if decision.promote
+                    else f"kept champion v{champion}") + f": {decision.reason}",
         "champion_version": champion, "challenger_version": result.challenger_version,
         "promoted": decision.promote, "rule": decision.rule, "reason": decision.reason,
         "compared": metadata.to_metadata({"compared": decision.compared})["compared"],

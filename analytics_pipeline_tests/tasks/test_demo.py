@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from pathlib import Path
 
 import pymongo
 import pytest
@@ -24,8 +25,17 @@ def demo_env(mongo_server, tmp_path, monkeypatch):
 
 def test_demo_twice_seeds_once_and_duplicates_nothing(demo_env, capsys):
     assert run_demo(logs_per_minute=0.5) == 0
-    out = capsys.readouterr().out
-    assert "seeded" in out and "PROMOTED" in out and "Top anomalies" in out and "make mlflow-ui" in out
+    out, err = capsys.readouterr()
+    assert re.search(r"✓ seed +[\d,]+ synthetic logs over 35 days", out)
+    assert "PROMOTED v1" in out and "Strongest anomaly of each kind" in out and "make mlflow-ui" in out
+    # One line per step with its duration; Dagster's events and MLflow's notices go to the log file.
+    for step in ("raw_logs", "log_features", "anomaly_model", "champion_model", "scored_logs", "anomalies",
+                 "alerts", "alert_clusters"):
+        assert re.search(rf"✓ {step} +\S.* \d+(\.\d)?s$", out, re.MULTILINE), step
+    assert "DEBUG" not in out + err and "Downloading artifacts" not in out + err and "mlflow" not in err
+    log_file = Path(re.search(r"Dagster event log: (\S+)", out).group(1))
+    assert log_file.parent == Path(os.environ["DAGSTER_HOME"]) / "logs" and "STEP_SUCCESS" in log_file.read_text()
+    assert len(out.splitlines()) <= 50 and re.search(r"Total time \d", out)
     logs, week = demo_env["logs"].count_documents({}), latest_complete_week()
     anomalies = demo_env["anomalies"].count_documents({"partition": week})
     assert logs > 10_000 and anomalies > 0
@@ -39,6 +49,6 @@ def test_demo_twice_seeds_once_and_duplicates_nothing(demo_env, capsys):
 
 
 def _reported_anomalies(out: str) -> int:
-    match = re.search(r"scored .*?: ([\d,]+) anomalies", out)
+    match = re.search(r"scored_logs .*?: ([\d,]+) anomalies", out)
     assert match, out[-2000:]
     return int(match.group(1).replace(",", ""))

@@ -7,6 +7,7 @@ stays bounded however large the window is. Read a partition with :func:`read_ano
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterator, Mapping
 
 import pandas as pd
@@ -56,11 +57,14 @@ def write_anomalies(collection: Collection, anomalies: pd.DataFrame, partition: 
     return replace_partition(collection, partition, anomaly_documents(anomalies, batch_size))
 
 
-def strongest_of_each_type(collection: Collection, partition: str, limit: int = 6) -> list[dict[str, Any]]:
-    """The partition's highest-scoring anomaly of each type, strongest first (at most ``limit``):
-    what an operator should look at first, without one loud incident hiding the others."""
-    found = [read_partition(collection, partition, {"anomaly_type": kind}).sort("anomaly_score", -1).limit(1)
-             for kind in ANOMALY_TYPES]
+def strongest_of_each_type(collection: Collection, partition: str, limit: int = 6,
+                           since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+    """The partition's highest-scoring anomaly of each type, strongest first (at most ``limit``),
+    optionally only those in [``since``, ``until``): what an operator should look at first,
+    without one loud incident hiding the others."""
+    when = {k: v for k, v in (("$gte", since), ("$lt", until)) if v is not None}
+    found = [read_partition(collection, partition, {"anomaly_type": kind, **({"timestamp": when} if when else {})})
+             .sort("anomaly_score", -1).limit(1) for kind in ANOMALY_TYPES]
     docs = [doc for cursor in found for doc in cursor]
     return sorted(docs, key=lambda d: -d["anomaly_score"])[:limit]
 
