@@ -169,6 +169,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(partition=args.partition, logs_per_minute=args.logs_per_minute)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from analytics_pipeline.resources.mongodb import MongoDBResource
+    from analytics_pipeline.tasks.report import write_report_file
+
+    db = MongoDBResource(uri=args.mongodb_uri or None).db()
+    written = write_report_file(db, args.partition, Path(args.output) if args.output else None,
+                                get_settings().mlflow_tracking_uri)
+    print(f"weekly report {written.partition}: {written.recommendations} recommendations")
+    print("\n".join(written.summary))
+    print(f"HTML report: {written.path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --verbose before or after the command; SUPPRESS keeps a command's absent flag from undoing the other.
     common = argparse.ArgumentParser(add_help=False)
@@ -226,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="each anomaly's alert_id and cluster_id as .jsonl")
     p.add_argument("--top", type=_positive(int), default=10, help="incidents to print (default 10)")
     p.set_defaults(func=cmd_cluster_alerts)
+
+    p = sub.add_parser("report", parents=[common], help="write the latest (or a given) week's HTML report")
+    p.add_argument("--partition", help="week key YYYY-MM-DD (default: the latest week with a report)")
+    p.add_argument("--output", help="the HTML file to write (default: report-<week>.html here)")
+    p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("mongo", parents=[common], help="the local MongoDB-protocol server (SecantusDB)")
     p.add_argument("action", choices=["start", "stop", "status"])

@@ -12,7 +12,15 @@ weekly_pipeline_job = define_asset_job(
     "weekly_pipeline",
     selection=AssetSelection.all() - _EXPERIMENTS,
     partitions_def=weekly_partitions,
-    description="The whole weekly graph for one week: ingest, features, train, promote, score",
+    description="The whole weekly graph for one week: ingest, features, train, promote, score, alert, "
+                "check drift, report",
+)
+
+retrain_job = define_asset_job(
+    "retrain",
+    selection=AssetSelection.assets("anomaly_model", "champion_model"),
+    partitions_def=weekly_partitions,
+    description="Train a challenger on the week's window and put it through the gate (the drift sensor launches it)",
 )
 
 model_matrix_job = define_asset_job(

@@ -11,6 +11,7 @@ from analytics_pipeline.core.alerting.summaries import week_summary_lines
 from analytics_pipeline.core.logs.store import LOGS_COLLECTION
 from analytics_pipeline.core.logs.windows import latest_complete_week, week_bounds
 from analytics_pipeline.core.redaction import redact
+from analytics_pipeline.core.reporting.store import REPORTS_COLLECTION, read_report
 from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, strongest_of_each_type
 from analytics_pipeline.core.settings import ensure_dagster_home, get_settings
 from analytics_pipeline.resources.mongodb import MongoDBResource
@@ -48,6 +49,18 @@ def print_week(console: Console, db: Any, partition: str) -> None:
                       f"{(doc.get('explanation') or doc['message'])[:90]}")
 
 
+def print_report(console: Console, db: Any, partition: str) -> None:
+    """The weekly report's summary: health, incidents, capacity, drift, top recommendations, HTML path."""
+    head, _ = read_report(db[REPORTS_COLLECTION], partition)
+    if head is None:
+        console.print(f"\nNo weekly report for {partition} (optimization_report did not run).")
+        return
+    console.print(f"\nWeekly report {partition}:")
+    for line in head.get("summary", []):
+        console.print(f"  {line}", markup=False, highlight=False)
+    console.print(f"  HTML report: {head.get('html_path')}  (analytics-pipeline report --output report.html)")
+
+
 def run_demo(partition: str | None = None, logs_per_minute: float = 5.0) -> int:
     """Start what is needed, seed when empty, run the weekly job for one week, print a summary."""
     started = time.perf_counter()
@@ -72,10 +85,11 @@ def run_demo(partition: str | None = None, logs_per_minute: float = 5.0) -> int:
         console.print(f"\nThe run failed; the step lines above say where. Full log: {run.log_path}")
         return 1
     print_week(console, logs.database, partition)
+    print_report(console, logs.database, partition)
     console.print(f"""
 Next: make ui (Dagster UI, http://127.0.0.1:3000: asset graph, this run, other weeks)
       make mlflow-ui (http://127.0.0.1:5000: compare runs; model "log-anomaly-detector", its versions and aliases)
-      notebooks/: model_comparison, incidents (jupyter lab notebooks/)
+      notebooks/: model_comparison, incidents, weekly_report (jupyter lab notebooks/)
 State: {settings.dagster_home}, MLflow {redact(settings.mlflow_tracking_uri)}
 Total time {elapsed_text(time.perf_counter() - started)}""")
     return 0

@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from analytics_pipeline.core.detection.evaluation import evaluate, score_separation
 from analytics_pipeline.core.detection.explain import log_profile
 from analytics_pipeline.core.detection.pipelines import AUTO, TrainingConfig, build_pipeline
+from analytics_pipeline.core.detection.reference import TrainingReference, build_reference
 from analytics_pipeline.core.detection.severity import score_profile
 
 
@@ -136,6 +137,7 @@ class TrainedModel:
     train_rows: int
     data_hash: str
     profile: dict[str, Any]
+    reference: TrainingReference | None = None  # the drift checks' baseline (core.detection.reference)
 
     @property
     def holdout_rows(self) -> int:
@@ -171,5 +173,6 @@ def train(logs: pd.DataFrame, config: TrainingConfig = TrainingConfig()) -> Trai
                    train_rows=len(train_logs), holdout_rows=len(holdout))
     profile = feature_profile(matrix, pipeline[0].get_feature_names_out(), train_logs,
                               detector=pipeline[-1], window=pipeline[0].window_)
+    reference = build_reference(matrix, pipeline[0].get_feature_names_out(), pipeline[-1])
     return TrainedModel(pipeline, config, metrics, evaluation, scores, holdout_labels(holdout), len(train_logs),
-                        data_hash(train_logs), profile)
+                        data_hash(train_logs), profile, reference)

@@ -21,6 +21,7 @@ from mlflow.types import Schema
 
 from analytics_pipeline.core.detection.evaluation import loggable_metrics
 from analytics_pipeline.core.detection.plots import write_evaluation_plots
+from analytics_pipeline.core.detection.reference import REFERENCE_FILE, TrainingReference
 from analytics_pipeline.core.detection.training import TrainedModel
 from analytics_pipeline.core.lifecycle.orphans import fail_orphaned_runs, process_tags
 from analytics_pipeline.core.registry_names import EXPERIMENT_NAME, MODEL_NAME
@@ -97,6 +98,15 @@ def model_metadata(trained: TrainedModel, extra: Mapping[str, Any]) -> dict[str,
     }
 
 
+REFERENCE_DIR = "reference"  # the run's artifact folder holding REFERENCE_FILE
+
+
+def _write_reference(reference: TrainingReference) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="reference-")) / REFERENCE_FILE
+    path.write_bytes(reference.to_bytes())
+    return path
+
+
 @contextmanager
 def training_run(run_name: str, nested: bool = False) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run tagged with the process that owns it, after failing runs whose owner died.
@@ -125,6 +135,8 @@ def log_training(trained: TrainedModel, logs: pd.DataFrame, tags: Mapping[str, A
     plots = write_evaluation_plots(trained.holdout_labels, trained.holdout_scores,
                                    float(trained.pipeline[-1].threshold_), plot_dir)
     mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
+    if trained.reference is not None:  # the drift checks' baseline (core.monitoring.reference reads it)
+        mlflow.log_artifact(str(_write_reference(trained.reference)), artifact_path=REFERENCE_DIR)
     info = log_pipeline_model(trained.pipeline, input_example(logs),
                               model_metadata(trained, {"run_id": run.info.run_id, **tags}))
     return info.model_uri, plots

@@ -1,0 +1,1 @@
+"""Data and model drift: the week against the champion's training reference."""

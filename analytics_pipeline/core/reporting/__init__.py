@@ -1,0 +1,1 @@
+"""The weekly report: optimization recommendations, HTML/Markdown rendering, the reports store."""

@@ -1,0 +1,84 @@
+"""Built-in rules on the forecasts (issue 13's ``WeeklyForecasts``): capacity scaling when a
+forecast crosses capacity, performance tuning when a latency metric trends up significantly."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from analytics_pipeline.core.reporting.evidence import (
+    CAPACITY_COLUMNS, PATTERN_COLUMNS, WeekEvidence, forecast_frame, service_figures,
+)
+from analytics_pipeline.core.reporting.recommendations import (
+    OptimizationEngineConfig, OptimizationRecommendation, make,
+)
+
+MIN_CROSSING_PROBABILITY = 0.5
+HEADROOM = 1.2          # recommended capacity: the forecast peak plus 20%
+TREND_P_VALUE = 0.01
+LATENCY_METRICS = ("latency_p50", "latency_p95", "latency_p99")
+
+
+def capacity_scaling(week: WeekEvidence, config: OptimizationEngineConfig,
+                     created: datetime) -> list[OptimizationRecommendation]:
+    """A forecast likely (>= MIN_CROSSING_PROBABILITY) to cross capacity within the horizon."""
+    capacity = forecast_frame(week.capacity, CAPACITY_COLUMNS, "capacity")
+    horizon = pd.Timestamp(week.end) + timedelta(hours=config.prediction_horizon_hours)
+    out = []
+    for row in capacity.itertuples():
+        crossing = pd.to_datetime(row.first_crossing, utc=True) if row.first_crossing is not None else pd.NaT
+        if not row.probability >= MIN_CROSSING_PROBABILITY or pd.isna(crossing) or crossing > horizon:
+            continue
+        target = row.forecast_peak * HEADROOM
+        growth = 100.0 * (row.forecast_peak - row.current) / row.current if row.current else float("nan")
+        out.append(make(
+            week.partition, created, config, category="capacity_scaling", component=str(row.service),
+            title=f"Scale {row.service} before {row.metric} crosses capacity ({row.probability:.0%} by {crossing:%a %d %b})",
+            description=f"The {row.model} forecast of {row.service} {row.metric} peaks at {row.forecast_peak:,.4g} against a "
+                        f"capacity of {row.threshold:,.4g} (now {row.current:,.4g}); probability of crossing "
+                        f"{row.probability:.0%}, first crossing expected {crossing:%Y-%m-%d %H:%M} UTC.",
+            current_value=f"capacity {row.threshold:,.4g} {row.metric}",
+            recommended_value=f"capacity {math.ceil(target):,} {row.metric} (forecast peak + {HEADROOM - 1:.0%})",
+            expected_improvement=100.0 * row.probability, confidence=float(row.probability),
+            steps=(f"Add {row.service} replicas / quota to reach {math.ceil(target):,}",
+                   "Re-run the forecast after scaling; the crossing probability should drop"),
+            effort="medium", risk="low",
+            evidence=(f"forecast peak {row.forecast_peak:,.4g} vs capacity {row.threshold:,.4g} ({row.model})",
+                      f"P(crossing) {row.probability:.0%}, first crossing {crossing:%Y-%m-%d %H:%M}",
+                      f"growth over the horizon {growth:+.0f}%" if math.isfinite(growth) else "no current level"),
+            metrics={"probability": row.probability, "forecast_peak": row.forecast_peak, "threshold": row.threshold,
+                     "current": row.current}, key=str(row.metric)))
+    return out
+
+
+def performance_tuning(week: WeekEvidence, config: OptimizationEngineConfig,
+                       created: datetime) -> list[OptimizationRecommendation]:
+    """A latency metric with a significant upward trend (pattern 'trending', p < TREND_P_VALUE)."""
+    patterns = forecast_frame(week.patterns, PATTERN_COLUMNS, "patterns")
+    trending = patterns[patterns["metric"].isin(LATENCY_METRICS) & (patterns["pattern"] == "trending")
+                        & (patterns["direction"] == "up") & (patterns["p_value"] < TREND_P_VALUE)]
+    # One recommendation per service: its most significant latency trend.
+    trending = trending.sort_values(["p_value", "slope_per_day"], ascending=[True, False]).drop_duplicates("service")
+    figures = service_figures(week).set_index("service")
+    out = []
+    for row in trending.itertuples():
+        level = float(figures.loc[row.service, row.metric]) if row.service in figures.index else float("nan")
+        weekly = row.slope_per_day * 7
+        growth = 100.0 * weekly / level if level and math.isfinite(level) else 0.0
+        out.append(make(
+            week.partition, created, config, category="performance_tuning", component=str(row.service),
+            title=f"Find what slows {row.service}: {row.metric} rises {row.slope_per_day:+.1f} ms/day",
+            description=f"{row.service} {row.metric} trends up by {row.slope_per_day:.2f} ms per day (p = {row.p_value:.1e}); "
+                        f"at this week's level of {level:.0f} ms that is {growth:+.0f}% a week. {row.insight}",
+            current_value=f"{row.metric} {level:.0f} ms, {row.slope_per_day:+.2f} ms/day",
+            recommended_value=f"{row.metric} back to a flat trend at <= {level:.0f} ms",
+            expected_improvement=growth, confidence=1.0 - float(row.p_value),
+            steps=(f"Profile {row.service}'s slow requests (memory growth, slow queries, lock contention)",
+                   "Roll back or fix the change that started the trend", "Confirm the trend is flat next week"),
+            effort="medium", risk="low",
+            evidence=(f"trend {row.slope_per_day:+.2f} ms/day, p = {row.p_value:.1e}, strength {row.strength:.2f}",
+                      f"this week's {row.metric}: {level:.0f} ms"),
+            metrics={"slope_per_day": row.slope_per_day, "p_value": row.p_value, "level_ms": level},
+            key=str(row.metric)))
+    return out
