@@ -29,7 +29,7 @@ def shift_log_mix(frame: pd.DataFrame, start: datetime, service: str, factor: fl
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero(_after(frame, start, service))
     extra = frame.iloc[rng.choice(rows, size=int(round((factor - 1) * len(rows))), replace=True)].copy()
-    extra["timestamp"] = extra["timestamp"] + pd.to_timedelta(rng.uniform(-30, 30, len(extra)), unit="s")
+    extra["timestamp"] = extra["timestamp"] + pd.to_timedelta(rng.uniform(-30, 30, len(extra)), unit="s").floor("ms")
     extra["log_id"] = [f"mix-{seed}-{i}" for i in range(len(extra))]
     return _ordered(pd.concat([frame, extra[extra["timestamp"] >= pd.Timestamp(start)]], ignore_index=True))
 
@@ -74,7 +74,7 @@ def pool_exhaustion(frame: pd.DataFrame, start: datetime, end: datetime, service
     waiting = rng.integers(pool // 2, 2 * pool, len(stamps))
     burst = pd.DataFrame({
         "log_id": [f"pool-{seed}-{i}" for i in range(len(stamps))],
-        "timestamp": pd.to_datetime(stamps, utc=True),
+        "timestamp": pd.to_datetime(stamps, utc=True).floor("ms"),  # BSON dates hold milliseconds
         "level": "ERROR", "service": service,
         "message": [f"Connection pool exhausted for db-postgres (active={pool}, idle=0, waiting={w})" for w in waiting],
         "response_time": rng.uniform(1_000, 5_000, len(stamps)).round(1), "status_code": 503.0, "label": 1.0,
