@@ -83,3 +83,16 @@ def pool_exhaustion(frame: pd.DataFrame, start: datetime, end: datetime, service
     if "host" in frame:
         burst["host"] = frame.loc[frame["service"] == service, "host"].iloc[0]
     return _ordered(pd.concat([frame, burst[[c for c in frame.columns if c in burst]]], ignore_index=True))
+
+
+DEMO_CAUSES = "repeated pool exhaustion in order-service and a noisy search-service"
+
+
+def demo_week(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
+    """The demo's week with causes the report should find (:data:`DEMO_CAUSES`), so that
+    ``make demo`` ends with recommendations and their evidence, not an empty list."""
+    week = frame[(frame["timestamp"] >= pd.Timestamp(start)) & (frame["timestamp"] < pd.Timestamp(end))]
+    rest = frame.drop(week.index)
+    week = noisy_service(week.reset_index(drop=True), start, "search-service")
+    week = pool_exhaustion(week, start, end, "order-service", episodes=5)
+    return _ordered(pd.concat([rest, week], ignore_index=True))

@@ -15,6 +15,7 @@ from analytics_pipeline.core.reporting.store import REPORTS_COLLECTION, read_rep
 from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, strongest_of_each_type
 from analytics_pipeline.core.settings import ensure_dagster_home, get_settings
 from analytics_pipeline.resources.mongodb import MongoDBResource
+from analytics_pipeline.synthetic.causes import DEMO_CAUSES, demo_week
 from analytics_pipeline.synthetic.seeding import insert_synthetic, synthetic_window
 from analytics_pipeline.tasks.console import StepLines, elapsed_text, make_console
 from analytics_pipeline.tasks.job_runs import run_job
@@ -23,16 +24,16 @@ DEMO_DAYS = 35
 JOB = "weekly_pipeline"
 
 
-def _seed_when_empty(logs: Any, lines: StepLines, logs_per_minute: float) -> None:
+def _seed_when_empty(logs: Any, lines: StepLines, logs_per_minute: float, partition: str) -> None:
     count = logs.estimated_document_count()
     if count:
         lines.done("seed", f"logs collection holds {count:,} documents: not seeding")
         return
     with lines.step("seed") as step:
-        frame = synthetic_window(DEMO_DAYS, logs_per_minute)
+        frame = demo_week(synthetic_window(DEMO_DAYS, logs_per_minute), *week_bounds(partition))
         with lines.progress(f"inserting {len(frame):,} synthetic logs", total=len(frame)) as advance:
             report = insert_synthetic(logs, frame, on_batch=advance)
-        step.what = f"{report.inserted:,} synthetic logs over {DEMO_DAYS} days"
+        step.what = f"{report.inserted:,} synthetic logs over {DEMO_DAYS} days; the week {partition} with {DEMO_CAUSES}"
 
 
 def print_week(console: Console, db: Any, partition: str) -> None:
@@ -75,7 +76,7 @@ def run_demo(partition: str | None = None, logs_per_minute: float = 5.0) -> int:
         mongodb = MongoDBResource()
         logs = mongodb.db()[LOGS_COLLECTION]
         step.what = f"{mongodb.redacted_uri} (database {logs.database.name})"
-    _seed_when_empty(logs, lines, logs_per_minute)
+    _seed_when_empty(logs, lines, logs_per_minute, partition)
 
     run = run_job(JOB, partition, lines, settings.dagster_home / "logs")
     verdict = "succeeded" if run.success else "FAILED"

@@ -100,8 +100,8 @@ def test_drift_and_report_are_logged_written_and_replaced(storage, mongo_db):
 
     # the drift sensor (off by default) asks for one retraining run of the week
     assert drift_retraining_sensor.default_status == dg.DefaultSensorStatus.STOPPED
-    requests = drift_retraining_sensor(dg.build_sensor_context(instance=instance))
-    requests = requests if isinstance(requests, list) else [requests]
+    evaluated = drift_retraining_sensor(dg.build_sensor_context(instance=instance))
+    requests = [r for item in evaluated for r in (item if not isinstance(item, dg.RunRequest) else [item])]
     assert [r.partition_key for r in requests] == [WEEK]
 
 

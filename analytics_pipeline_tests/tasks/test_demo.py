@@ -30,12 +30,19 @@ def test_demo_twice_seeds_once_and_duplicates_nothing(demo_env, capsys):
     assert "PROMOTED v1" in out and "Strongest anomaly of each kind" in out and "make mlflow-ui" in out
     # One line per step with its duration; Dagster's events and MLflow's notices go to the log file.
     for step in ("raw_logs", "log_features", "anomaly_model", "champion_model", "scored_logs", "anomalies",
-                 "alerts", "alert_clusters"):
+                 "alerts", "alert_clusters", "drift_report", "optimization_report"):
         assert re.search(rf"✓ {step} +\S.* \d+(\.\d)?s$", out, re.MULTILINE), step
     assert "DEBUG" not in out + err and "Downloading artifacts" not in out + err and "mlflow" not in err
     log_file = Path(re.search(r"Dagster event log: (\S+)", out).group(1))
     assert log_file.parent == Path(os.environ["DAGSTER_HOME"]) / "logs" and "STEP_SUCCESS" in log_file.read_text()
-    assert len(out.splitlines()) <= 50 and re.search(r"Total time \d", out)
+    assert len(out.splitlines()) <= 75 and re.search(r"Total time \d", out)
+    # The weekly report's summary: health, incidents, capacity, drift, the seeded causes' recommendations.
+    report = out[out.index("Weekly report "):]
+    for line in ("Health: ", "Incidents: ", "Capacity: ", "Drift: ", "Recommendations: ", "evidence: "):
+        assert line in report, line
+    assert "order-service" in report and "pool" in report
+    html = Path(re.search(r"HTML report: (\S+)", report).group(1))
+    assert html.is_file() and html.read_text().startswith("<!DOCTYPE html>")
     logs, week = demo_env["logs"].count_documents({}), latest_complete_week()
     anomalies = demo_env["anomalies"].count_documents({"partition": week})
     assert logs > 10_000 and anomalies > 0

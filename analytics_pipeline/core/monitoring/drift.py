@@ -171,6 +171,13 @@ def _continuous_test(ref: np.ndarray, week: np.ndarray, small: bool) -> tuple[fl
     return float(result.statistic), float(result.pvalue), "psi", psi(ref, week), wasserstein
 
 
+def tested_names(reference: TrainingReference) -> tuple[str, ...]:
+    """Every name a report on this reference can give a row: the features and their per-service segments."""
+    slots = [n.removeprefix(SERVICE_PREFIX) for n in reference.feature_names
+             if n.startswith(SERVICE_PREFIX) and not n.startswith(SERVICE_PREFIX + "_unused")]
+    return (*reference.feature_names, *(f"{f}[{s}]" for s in slots for f in SEGMENT_FEATURES))
+
+
 def _columns(reference: TrainingReference, week: np.ndarray,
              thresholds: DriftThresholds) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, reference values, week values): every feature, then each SEGMENT_FEATURES within

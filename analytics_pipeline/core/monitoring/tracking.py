@@ -101,13 +101,13 @@ def effect_history(before: str, feature_names: tuple[str, ...], weeks: int = 12)
     Columns ``partition, feature, effect``; empty when there is no history.
     """
     names = {_metric_name(n): n for n in feature_names}
-    runs = MlflowClient().search_runs(
-        [monitoring_experiment()], filter_string=f"tags.kind = 'drift' and tags.partition < '{before}'",
-        order_by=["start_time DESC"], max_results=weeks * 5)
+    # Tags only compare for equality in MLflow's filter language: the weeks are picked here.
+    runs = MlflowClient().search_runs([monitoring_experiment()], filter_string="tags.kind = 'drift'",
+                                      order_by=["start_time DESC"], max_results=1000)
     rows, seen = [], set()
-    for run in runs:
+    for run in sorted(runs, key=lambda r: r.data.tags.get("partition", ""), reverse=True):
         partition = run.data.tags.get("partition")
-        if partition in seen or len(seen) >= weeks:
+        if partition is None or partition >= before or partition in seen or len(seen) >= weeks:
             continue
         seen.add(partition)
         rows += [(partition, names[name], value) for name, value in run.data.metrics.items() if name in names]

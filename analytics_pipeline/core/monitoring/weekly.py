@@ -7,7 +7,9 @@ import pandas as pd
 
 from analytics_pipeline.core.lifecycle.registry import load_pipeline
 from analytics_pipeline.core.logs.windows import week_bounds
-from analytics_pipeline.core.monitoring.drift import DriftReport, DriftThresholds, compare, with_calibration
+from analytics_pipeline.core.monitoring.drift import (
+    DriftReport, DriftThresholds, compare, tested_names, with_calibration,
+)
 from analytics_pipeline.core.monitoring.tracking import effect_history, reference_of_version
 
 
@@ -38,7 +40,7 @@ def check_week(partition: str, window_logs: pd.DataFrame, window_scored: pd.Data
     version = scoring_version(week_scored)
     reference = reference_of_version(version)
     if calibrate:
-        thresholds = with_calibration(thresholds, effect_history(partition, reference.feature_names))
+        thresholds = with_calibration(thresholds, effect_history(partition, tested_names(reference)))
     matrix = load_pipeline(version)[0].transform(week_logs.reset_index(drop=True))
     return compare(reference, np.asarray(matrix), week_scored["raw_score"].to_numpy(dtype=float),
                    week_scored["is_anomaly"].to_numpy(dtype=bool), thresholds, model_version=version)

@@ -66,7 +66,9 @@ def summary_lines(report: WeeklyReport, top: int = 3) -> list[str]:
             lines.append(f"Capacity: {row.service} {row.metric} {row.probability:.0%} likely to cross "
                          f"{row.threshold:,.4g} (first {pd.Timestamp(row.first_crossing):%a %d %b})")
     lines.append(f"Drift: {report.drift_line}")
-    lines.append(f"Recommendations: {len(report.recommendations)}" + (":" if report.recommendations else ""))
+    lines.append(f"Recommendations: {len(report.recommendations)}" + (":" if report.recommendations else
+                 f" (nothing this week passed confidence >= {report.config.min_confidence_threshold:g} and "
+                 f"expected improvement >= {report.config.min_expected_improvement:g}%)"))
     for n, rec in enumerate(report.recommendations[:top], 1):
         lines.append(f"  {n}. [{rec.priority}] {rec.title}")
         lines.append(f"     {rec.current_value} -> {rec.recommended_value}; expected {rec.expected_improvement:.0f}%, "
