@@ -68,7 +68,13 @@ def alert_thresholds(week: WeekEvidence, config: OptimizationEngineConfig,
         alerts = week.alerts[week.alerts["service"] == row.service]
         actionable = {a for i in week.incidents if i.priority in ACTIONABLE for a in i.alerts}
         noise = ~alerts["alert_id"].isin(actionable).to_numpy()
-        best = _best_policy(alerts["max_score"].to_numpy(float), alerts["count"].to_numpy(float), noise)
+        size = {a: 0 for a in alerts["alert_id"]}
+        for incident in week.incidents:
+            for a in incident.alerts:
+                if a in size:
+                    size[a] = max(size[a], incident.anomaly_count)
+        best = _best_policy(alerts["max_score"].to_numpy(float), alerts["count"].to_numpy(float), noise,
+                            alerts["alert_id"].map(size).to_numpy(float))
         if best is None:
             continue
         policy, kept, suppressed, noise_suppressed = best
@@ -100,13 +106,18 @@ def alert_thresholds(week: WeekEvidence, config: OptimizationEngineConfig,
     return out
 
 
-def _best_policy(scores: np.ndarray, counts: np.ndarray, noise: np.ndarray) -> tuple[str, float, int, int] | None:
+def _best_policy(scores: np.ndarray, counts: np.ndarray, noise: np.ndarray,
+                 incident_size: np.ndarray) -> tuple[str, float, int, int] | None:
     """The alerting policy that suppresses the most of these alerts while still alerting
-    KEEP_INCIDENT_LOGS of the logs in incident alerts: a higher score floor (a severity band's
-    edge) or a minimum count of anomalies per alert. (policy, kept share, suppressed, noise suppressed)."""
+    KEEP_INCIDENT_LOGS of the logs in actionable-incident alerts: a higher score floor (a severity
+    band's edge), a minimum count of anomalies per alert, or paging only for alerts that join an
+    incident of a minimum size (``incident_size``: the largest incident holding the alert, 0 for
+    none). Returns (policy, kept share, suppressed, noise suppressed), or None."""
     incident_logs = counts[~noise].sum()
     policies = [(f"above anomaly score {t:.2f}", scores > t) for t in BANDS[1:]]
     policies += [(f"when an alert holds at least {k} anomalies", counts >= k) for k in (2, 3, 5)]
+    policies += [(f"only when its anomalies join an incident of at least {k} (the rest in a daily digest)",
+                  incident_size >= k) for k in (3, 5, 10)]
     best = None
     for policy, fires in policies:
         kept = counts[~noise & fires].sum() / incident_logs if incident_logs else 1.0
