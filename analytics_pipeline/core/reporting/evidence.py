@@ -7,7 +7,7 @@ the YAML rules read (:data:`SERVICE_FIGURES`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -29,6 +29,12 @@ _ANOMALY_FIELDS = ("log_id", "timestamp", "service", "anomaly_score", "severity"
 # Retry and timeout lines: what clients do when a dependency is slow (system settings).
 RETRY_PATTERN = re.compile(r"\bretrying\b|\bretries\b|\battempt \d+/\d+", re.IGNORECASE)
 TIMEOUT_PATTERN = re.compile(r"timed out|deadline exceeded|timeout", re.IGNORECASE)
+# Running out of connections or memory (resource allocation).
+POOL_PATTERN = re.compile(r"pool exhausted|too many connections", re.IGNORECASE)
+MEMORY_PATTERN = re.compile(r"OutOfMemoryError|out of memory|OOMKilled|exit code 137", re.IGNORECASE)
+LINE_PATTERNS = {"retry": RETRY_PATTERN, "timeout": TIMEOUT_PATTERN, "pool": POOL_PATTERN, "memory": MEMORY_PATTERN}
+# Those lines are warnings or worse; matching only them keeps a 1M-log week to a few seconds.
+WARNING_LEVELS = ("WARN", "ERROR", "CRITICAL")
 SERVICE_FIGURES = ("logs", "error_share", "anomalies", "anomaly_share", "latency_p50", "latency_p95", "latency_p99",
                    "alerts", "unclustered_alerts", "unclustered_share", "incidents", "retry_share", "timeout_share")
 
@@ -60,6 +66,8 @@ class WeekEvidence:
     capacity: pd.DataFrame | None = None  # issue 13's WeeklyForecasts.capacity (CAPACITY_COLUMNS)
     patterns: pd.DataFrame | None = None  # issue 13's WeeklyForecasts.patterns (PATTERN_COLUMNS)
     health: Mapping[str, Any] | None = None  # core.scoring.health.health_summary of the week
+    # What the rules derive from the frames, computed once per evidence (service_figures, flagged_lines).
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def anomaly_share(self) -> float:
@@ -94,22 +102,38 @@ def unclustered_alert_ids(evidence: WeekEvidence) -> set[str]:
     return set(evidence.alerts["alert_id"]) - clustered if len(evidence.alerts) else set()
 
 
+def flagged_lines(evidence: WeekEvidence) -> pd.DataFrame:
+    """The week's warning-or-worse lines with a boolean column per :data:`LINE_PATTERNS` entry."""
+    if "lines" not in evidence._memo:
+        logs = evidence.logs
+        lines = logs[logs["level"].isin(WARNING_LEVELS)] if len(logs) else logs
+        messages = lines["message"].astype(str) if len(lines) else pd.Series(dtype=str)
+        evidence._memo["lines"] = lines.assign(**{name: messages.str.contains(pattern).to_numpy(dtype=bool)
+                                                 for name, pattern in LINE_PATTERNS.items()})
+    return evidence._memo["lines"]
+
+
 def service_figures(evidence: WeekEvidence) -> pd.DataFrame:
     """One row per service with :data:`SERVICE_FIGURES` (latencies in ms, shares in [0, 1])."""
+    if "figures" not in evidence._memo:
+        evidence._memo["figures"] = _service_figures(evidence)
+    return evidence._memo["figures"].copy()
+
+
+def _service_figures(evidence: WeekEvidence) -> pd.DataFrame:
     logs = evidence.logs
     if logs.empty:
         return pd.DataFrame(columns=["service", *SERVICE_FIGURES])
-    messages = logs["message"].astype(str)
     frame = pd.DataFrame({
         "service": logs["service"].to_numpy(),
         "error": logs["level"].isin(["ERROR", "CRITICAL"]).to_numpy(),
-        "retry": messages.str.contains(RETRY_PATTERN).to_numpy(),
-        "timeout": messages.str.contains(TIMEOUT_PATTERN).to_numpy(),
         "rt": pd.to_numeric(logs["response_time"], errors="coerce").to_numpy(dtype=float),
     })
     grouped = frame.groupby("service")
-    out = pd.DataFrame({"logs": grouped.size(), "error_share": grouped["error"].mean(),
-                        "retry_share": grouped["retry"].mean(), "timeout_share": grouped["timeout"].mean()})
+    lines = flagged_lines(evidence).groupby("service")
+    out = pd.DataFrame({"logs": grouped.size(), "error_share": grouped["error"].mean()})
+    out["retry_share"] = (lines["retry"].sum() / out["logs"]).reindex(out.index).fillna(0.0)
+    out["timeout_share"] = (lines["timeout"].sum() / out["logs"]).reindex(out.index).fillna(0.0)
     for q, name in ((0.5, "latency_p50"), (0.95, "latency_p95"), (0.99, "latency_p99")):
         out[name] = grouped["rt"].quantile(q)
     out["anomalies"] = evidence.anomalies.groupby("service").size() if len(evidence.anomalies) else 0

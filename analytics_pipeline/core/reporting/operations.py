@@ -15,7 +15,7 @@ import pandas as pd
 
 from analytics_pipeline.core.detection.severity import BANDS
 from analytics_pipeline.core.reporting.evidence import (
-    RETRY_PATTERN, TIMEOUT_PATTERN, WeekEvidence, service_figures,
+    RETRY_PATTERN, WeekEvidence, flagged_lines, service_figures,
 )
 from analytics_pipeline.core.reporting.recommendations import (
     OptimizationEngineConfig, OptimizationRecommendation, make,
@@ -30,8 +30,6 @@ ACTIONABLE = ("P1", "P2")      # incidents someone acts on; P3/P4 ones made of a
 EPISODE_GAP = pd.Timedelta("30min")  # exhaustion / timeout lines further apart are separate episodes
 MIN_EPISODES = 3
 RETRY_MIN_SHARE = 0.03         # timeout/retry lines in a service's logs before its settings are questioned
-POOL_PATTERN = re.compile(r"pool exhausted|too many connections", re.IGNORECASE)
-MEMORY_PATTERN = re.compile(r"OutOfMemoryError|out of memory|OOMKilled|exit code 137", re.IGNORECASE)
 _POOL_SIZE = re.compile(r"(?:active|max_connections)=(\d+)")
 _WAITING = re.compile(r"waiting=(\d+)")
 _TIMEOUT_MS = re.compile(r"(?:timed out|deadline exceeded) after (\d+)ms")
@@ -127,21 +125,15 @@ def _best_policy(scores: np.ndarray, counts: np.ndarray, noise: np.ndarray,
     return best
 
 
-def _exhaustion(week: WeekEvidence, pattern: re.Pattern) -> pd.DataFrame:
-    logs = week.logs
-    if logs.empty:
-        return logs
-    return logs[logs["message"].astype(str).str.contains(pattern)]
-
-
 def resource_allocation(week: WeekEvidence, config: OptimizationEngineConfig,
                         created: datetime) -> list[OptimizationRecommendation]:
     """Services that ran out of connections or memory in MIN_EPISODES separate episodes."""
     out = []
     errors = week.logs[week.logs["level"].isin(["ERROR", "CRITICAL"])].groupby("service").size() \
         if len(week.logs) else pd.Series(dtype=int)
-    for kind, pattern in (("connection pool", POOL_PATTERN), ("memory", MEMORY_PATTERN)):
-        lines = _exhaustion(week, pattern)
+    flagged = flagged_lines(week)
+    for kind, column in (("connection pool", "pool"), ("memory", "memory")):
+        lines = flagged[flagged[column]]
         for service, group in (lines.groupby("service") if len(lines) else []):
             episodes = _episodes(group["timestamp"])
             if episodes < MIN_EPISODES:
@@ -185,8 +177,8 @@ def system_settings(week: WeekEvidence, config: OptimizationEngineConfig,
     logs = week.logs
     if logs.empty:
         return []
-    messages = logs["message"].astype(str)
-    hits = logs[messages.str.contains(TIMEOUT_PATTERN) | messages.str.contains(RETRY_PATTERN)]
+    flagged = flagged_lines(week)
+    hits = flagged[flagged["timeout"] | flagged["retry"]]
     figures = service_figures(week).set_index("service")
     out = []
     for service, group in (hits.groupby("service") if len(hits) else []):

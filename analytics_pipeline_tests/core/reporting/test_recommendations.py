@@ -2,6 +2,7 @@
 its recommendation, a calm week at most one; capacity and latency trends from forecast frames."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pandas as pd
@@ -70,11 +71,11 @@ def test_a_fixed_contamination_that_flags_far_more_than_the_incidents_is_questio
     gate = GateMetrics(1, {"precision": 0.2, "f1": 0.3}, 1, {}, "0.1")
     week = _week(mongo_db, "calm", gate=gate)
     flagged = week.anomalies.sample(frac=1.0, replace=True, random_state=0)
-    many = week.__class__(**{**week.__dict__, "anomalies": pd.concat([flagged] * 4, ignore_index=True)})
+    many = replace(week, anomalies=pd.concat([flagged] * 4, ignore_index=True))
     recs = [r for r in recommend(many) if r.category == "configuration_tuning"]
     assert len(recs) == 1 and "contamination=0.1" == recs[0].current_value
     assert any("observed anomaly share" in e for e in recs[0].evidence)
-    assert not [r for r in recommend(week.__class__(**{**week.__dict__, "gate": None}))
+    assert not [r for r in recommend(replace(week, gate=None))
                 if r.category == "configuration_tuning"]
 
 
