@@ -84,7 +84,8 @@ class WeeklyReport:
 
 def build_report(week: WeekEvidence, config: OptimizationEngineConfig = OptimizationEngineConfig(),
                  rules_path: Path | None = DEFAULT_RULES) -> WeeklyReport:
-    """The week's report (deterministic for the same evidence: its time is the week's end)."""
+    """The week's report; its recommendations are the same for the same evidence (created at the
+    week's end, stable ids), only ``generated_at`` says when it was built."""
     recommendations = recommend(week, config, rules_path)
     capacity = forecast_frame(week.capacity, CAPACITY_COLUMNS, "capacity")
     warnings = capacity[capacity["probability"] >= MIN_CROSSING_PROBABILITY] \
