@@ -11,7 +11,7 @@ from analytics_pipeline.assets import metadata
 from analytics_pipeline.core.monitoring.drift import DriftReport, DriftThresholds
 from analytics_pipeline.core.monitoring.summaries import drift_markdown
 from analytics_pipeline.core.monitoring.tracking import NoReferenceError, log_drift
-from analytics_pipeline.core.monitoring.weekly import check_week
+from analytics_pipeline.core.monitoring.weekly import EmptyWeekError, check_week
 from analytics_pipeline.core.reporting.plots import drift_png
 from analytics_pipeline.partitions import weekly_partitions
 from analytics_pipeline.resources.mlflow_tracking import MLflowResource
@@ -54,7 +54,7 @@ def drift_report(context: AssetExecutionContext, config: DriftReportConfig, raw_
     mlflow_tracking.setup()
     try:
         report = check_week(context.partition_key, raw_logs, scored_logs, config.thresholds(), config.calibrate)
-    except NoReferenceError as exc:
+    except (NoReferenceError, EmptyWeekError) as exc:  # the report says why; the graph goes on
         context.log.warning(str(exc))
         return Output(DriftOutcome(None, str(exc)), metadata={"summary": f"drift not checked: {exc}",
                                                                RETRAINING_ADVISED: False})

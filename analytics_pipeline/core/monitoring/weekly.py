@@ -13,6 +13,10 @@ from analytics_pipeline.core.monitoring.drift import (
 from analytics_pipeline.core.monitoring.tracking import effect_history, reference_of_version
 
 
+class EmptyWeekError(ValueError):
+    """The week holds no logs: there is nothing to compare."""
+
+
 def in_week(frame: pd.DataFrame, partition: str, column: str = "timestamp") -> pd.DataFrame:
     """The rows of ``frame`` whose ``column`` falls in the partition's week."""
     start, end = week_bounds(partition)
@@ -36,7 +40,7 @@ def check_week(partition: str, window_logs: pd.DataFrame, window_scored: pd.Data
     week_logs = in_week(window_logs, partition)
     week_scored = in_week(window_scored, partition)
     if week_logs.empty:
-        raise ValueError(f"the week {partition} holds no logs: nothing to check for drift")
+        raise EmptyWeekError(f"the week {partition} holds no logs: nothing to check for drift")
     version = scoring_version(week_scored)
     reference = reference_of_version(version)
     if calibrate:

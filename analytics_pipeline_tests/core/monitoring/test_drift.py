@@ -11,6 +11,7 @@ from analytics_pipeline.core.monitoring.drift import (
     DriftThresholds, benjamini_hochberg, cohens_h, compare, psi, with_calibration,
 )
 from analytics_pipeline.core.monitoring.summaries import drift_markdown
+from analytics_pipeline.core.monitoring.weekly import EmptyWeekError, check_week
 from analytics_pipeline_tests.reporting_data import MIXED, SLOW, scenario
 
 
@@ -84,3 +85,9 @@ def test_calibration_raises_a_threshold_only_for_features_that_move_every_week()
     assert calibrated.per_feature["noisy"] > DriftThresholds().psi
     assert calibrated.per_feature["quiet"] < DriftThresholds().psi  # the default floor still applies
     assert with_calibration(DriftThresholds(), history.head(4)).per_feature == {}  # too few weeks
+
+
+def test_a_week_without_logs_is_named_not_compared():
+    data = scenario("calm")
+    with pytest.raises(EmptyWeekError, match="the week 2030-01-06 holds no logs"):
+        check_week("2030-01-06", data.logs, data.scored)
