@@ -21,8 +21,11 @@ from analytics_pipeline.core.reporting.recommendations import (
     OptimizationEngineConfig, OptimizationRecommendation, make,
 )
 
-NOISY_MIN_ALERTS = 15          # alerts a service needs in the week before its noise is judged
-NOISY_PER_1000_LOGS = 20.0     # unclustered alerts per 1,000 of its logs (calm synthetic weeks: <= 11)
+# A noisy service: at least this many unclustered alerts in the week (a quiet week's busiest service
+# has 20-40 at 0.5-5 logs/min) and this many per 1,000 of its logs (<= 11 on calm synthetic weeks, so
+# the bar holds at higher volumes too).
+NOISY_MIN_UNCLUSTERED = 50
+NOISY_PER_1000_LOGS = 20.0
 NOISY_UNCLUSTERED_SHARE = 0.7  # share of its alerts in no incident
 NOISY_PEER_FACTOR = 3.0        # unclustered alerts, times the median service's
 KEEP_INCIDENT_LOGS = 0.95      # a stricter policy must keep this share of the service's actionable incident logs
@@ -59,7 +62,7 @@ def alert_thresholds(week: WeekEvidence, config: OptimizationEngineConfig,
     peer = float(np.median(alerting["unclustered_alerts"]))
     out = []
     for row in alerting.itertuples():
-        if row.alerts < NOISY_MIN_ALERTS or row.unclustered_share < NOISY_UNCLUSTERED_SHARE \
+        if row.unclustered_alerts < NOISY_MIN_UNCLUSTERED or row.unclustered_share < NOISY_UNCLUSTERED_SHARE \
                 or row.unclustered_alerts < NOISY_PEER_FACTOR * max(peer, 1.0) \
                 or 1000.0 * row.unclustered_alerts / row.logs < NOISY_PER_1000_LOGS:
             continue
