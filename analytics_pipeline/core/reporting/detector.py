@@ -16,9 +16,14 @@ def _gate_text(week: WeekEvidence) -> str:
     gate = week.gate
     if gate is None or not gate.champion:
         return "no gate metrics in MLflow"
-    shown = ", ".join(f"{k} {gate.champion[k]:.3f}" for k in ("precision", "recall", "f1", "roc_auc", "anomaly_rate")
-                      if gate.champion.get(k) is not None)
-    return f"champion v{gate.champion_version} holdout: {shown or 'no metrics'}"
+    def shown(metrics: dict[str, float]) -> str:
+        return ", ".join(f"{k} {metrics[k]:.3f}" for k in ("precision", "recall", "f1", "roc_auc", "anomaly_rate")
+                         if metrics.get(k) is not None) or "no metrics"
+
+    text = f"champion v{gate.champion_version} holdout: {shown(gate.champion)}"
+    if gate.challenger_version is not None and gate.challenger_version != gate.champion_version:
+        text += f"; challenger v{gate.challenger_version} (not promoted): {shown(gate.challenger)}"
+    return text
 
 
 def retraining(week: WeekEvidence, config: OptimizationEngineConfig,
