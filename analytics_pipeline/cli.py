@@ -19,7 +19,10 @@ from analytics_pipeline.core.detection.pipelines import TrainingConfig, parse_co
 from analytics_pipeline.core.mongo_errors import unreachable_message
 from analytics_pipeline.core.redaction import redact
 from analytics_pipeline.core.settings import DEFAULT_LOCAL_MONGO_PORT, ensure_dagster_home, get_settings
+from analytics_pipeline.tasks.console import StepLines, library_output_to, make_console
 
+# Commands whose libraries talk (MLflow notices and download bars, warnings): quiet unless --verbose.
+QUIET_COMMANDS = frozenset({"seed", "load", "train", "detect", "cluster-alerts"})
 TRAINING_DEFAULTS = TrainingConfig()  # the one home of the hyperparameter defaults
 ALERTING_DEFAULTS = AlertIntelligenceConfig()
 
@@ -67,11 +70,14 @@ def cmd_mongo(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from analytics_pipeline.synthetic.seeding import seed_synthetic
+    from analytics_pipeline.synthetic.seeding import insert_synthetic, synthetic_window
 
-    report = seed_synthetic(_logs_collection(args), days=args.days, logs_per_minute=args.logs_per_minute,
-                            seed=args.seed)
-    print(f"seeded {report.inserted:,} logs ({report.duplicates:,} already present)")
+    logs, lines = _logs_collection(args), StepLines(make_console())
+    with lines.step("seed") as step:
+        frame = synthetic_window(args.days, args.logs_per_minute, args.seed)
+        with lines.progress(f"inserting {len(frame):,} synthetic logs", total=len(frame)) as advance:
+            report = insert_synthetic(logs, frame, on_batch=advance)
+        step.what = f"{report.inserted:,} logs inserted ({report.duplicates:,} already present)"
     return 0
 
 
@@ -105,8 +111,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"set aside {result.n_bad:,} bad records: {result.bad_counts}")
     print(f"training {args.detector} on {len(result.logs):,} logs from {source} ...")
     settings = get_settings()
-    out = train_and_register(result.logs, config, Path(args.output_dir or settings.saved_models_dir),
-                             settings.mlflow_tracking_uri, source)
+    with make_console().status("fitting, evaluating, logging to MLflow, gating ..."):
+        out = train_and_register(result.logs, config, Path(args.output_dir or settings.saved_models_dir),
+                                 settings.mlflow_tracking_uri, source)
     print(f"MLflow run {out.candidate.run_id}, registered version {out.candidate.version}")
     for key in ("precision", "recall", "f1", "roc_auc", "pr_auc", "false_positive_rate", "anomaly_rate",
                 "training_time_s", "model_size_bytes"):
@@ -119,7 +126,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_detect(args: argparse.Namespace) -> int:
     from analytics_pipeline.tasks.detection import detect_file
 
-    counts = detect_file(Path(args.file), Path(args.output), model_path=args.model_path, alias=args.alias)
+    with make_console().status(f"scoring {args.file} ..."):
+        counts = detect_file(Path(args.file), Path(args.output), model_path=args.model_path, alias=args.alias)
     print(f"scored {counts['scored']:,} records ({counts['anomalies']:,} anomalies, "
           f"{counts['errors']:,} rejected) -> {args.output}")
     return 0
@@ -173,9 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     # --verbose before or after the command; SUPPRESS keeps a command's absent flag from undoing the other.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="show the traceback of an error")
+                        help="show the traceback of an error and the libraries' own messages")
     parser = argparse.ArgumentParser(prog="analytics-pipeline", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the traceback of an error")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the traceback of an error and the libraries' own messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", parents=[common], help="seed if empty, run the weekly graph for the latest complete week")
@@ -239,7 +247,16 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "port", None) is None and args.command == "mongo":
         args.port = DEFAULT_LOCAL_MONGO_PORT
     try:
-        return args.func(args)
+        if args.command not in QUIET_COMMANDS or args.verbose:
+            return args.func(args)
+        log_path = get_settings().local_dir / "logs" / f"{args.command}.log"
+        before = log_path.stat().st_size if log_path.exists() else 0
+        try:
+            with library_output_to(log_path):
+                return args.func(args)
+        finally:
+            if log_path.stat().st_size > before:
+                print(f"(the libraries' own messages: {log_path}; --verbose shows them here)")
     except (ValueError, FileNotFoundError, ConnectionError, RuntimeError, TimeoutError, PyMongoError) as exc:
         # One line for people; the traceback only when asked (--verbose). Never a password.
         if args.verbose:
