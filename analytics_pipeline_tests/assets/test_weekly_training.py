@@ -13,7 +13,7 @@ import nbformat
 import pandas as pd
 import pymongo
 import pytest
-from dagster import DagsterInstance
+from dagster import AssetSelection, DagsterInstance
 from mlflow import MlflowClient
 from nbclient import NotebookClient
 
@@ -127,6 +127,23 @@ def test_a_deliberately_worse_model_is_never_promoted(weekly_runs):
         candidate.version] == "testing"
 
 
+def test_a_realistically_worse_week_through_dagster_is_rejected(weekly_runs):
+    # A plausible mistake made in the launchpad: the plain forest told to flag 30% of the window.
+    before = str(version_by_alias(CHAMPION).version)
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={*AssetSelection.assets("anomaly_model", "champion_model").resolve(defs.resolve_asset_graph())})
+    result = job.execute_in_process(
+        partition_key=WEEKS[1], instance=DagsterInstance.get(), raise_on_error=False,
+        run_config={"ops": {"anomaly_model": {"config": {"detector": "isolation_forest", "contamination": "0.3"}}}})
+    assert result.success  # a rejected challenger is a normal outcome, not a failed run
+    model, gate = _meta(result, "anomaly_model"), _meta(result, "champion_model")
+    assert model["precision"] < 0.5 and gate["promoted"] is False and gate["rule"] == "labelled"
+    assert "not higher" in gate["reason"]
+    assert str(version_by_alias(CHAMPION).version) == before
+    tags = MlflowClient().get_model_version(MODEL_NAME, str(model["model_version"])).tags
+    assert tags["gate.decision"] == "rejected" and tags["gate.compared_with"] == before
+
+
 def test_a_failed_training_leaves_the_champion_untouched(weekly_runs):
     before = str(version_by_alias(CHAMPION).version)
     n_versions = len(MlflowClient().search_model_versions(f"name='{MODEL_NAME}'"))
@@ -182,8 +199,6 @@ def test_train_cli_on_the_labelled_bgl_file(monkeypatch, tmp_path, capsys):
 
 
 def test_week_is_scored_and_anomalies_are_written_once(weekly_runs):
-    from dagster import AssetSelection
-
     from analytics_pipeline.core.scoring.anomaly_store import ANOMALY_FIELDS
 
     second = weekly_runs["results"][WEEKS[1]]
