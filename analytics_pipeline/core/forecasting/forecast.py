@@ -1,0 +1,112 @@
+"""Forecast one series: choose the model by backtest MASE, calibrate its intervals, refit it on
+the whole series with the backtest's parameters, and return a :class:`SeriesForecast`.
+
+Usable from a notebook on any ``pd.Series`` with a DatetimeIndex::
+
+    result = forecast_series(series)            # 7 days at the series' own frequency
+    result.forecast                              # timestamp, mean, lo_80, hi_80, lo_95, hi_95
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics_pipeline.core.forecasting.backtest import origins_for, run_backtest
+from analytics_pipeline.core.forecasting.config import ForecastConfig
+from analytics_pipeline.core.forecasting.intervals import Calibration, band_columns, calibrate
+from analytics_pipeline.core.forecasting.models import BASELINE, CANDIDATES, holt_winters, usable_candidates
+from analytics_pipeline.core.forecasting.regular import RegularSeries, regularize
+
+NOT_ENOUGH_HISTORY = "not enough history"
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """A series' forecast with its bands, the chosen model and how it did in the backtest.
+
+    ``sigma`` is the calibrated one-sigma per step (the forecast distribution the capacity
+    figures sample); ``one_step`` the in-sample one-step-ahead predictions of Holt-Winters on
+    the regular grid (NaN where there are none), which the metric anomalies use.
+    """
+
+    history: RegularSeries
+    forecast: pd.DataFrame
+    model: str
+    mase: float
+    naive_mase: float
+    calibration: Calibration
+    sigma: np.ndarray
+    one_step: np.ndarray
+    scores: dict[str, float] = field(default_factory=dict)
+    backtest_horizon: int = 0
+    note: str = ""
+
+    @property
+    def coverage(self) -> dict[float, float]:
+        return self.calibration.coverage
+
+
+def _horizon(reg: RegularSeries, config: ForecastConfig) -> int:
+    if config.horizon is not None:
+        return config.horizon
+    return max(int(round(pd.Timedelta(days=config.horizon_days) / reg.step)), 1)
+
+
+def _frame(reg: RegularSeries, mean: np.ndarray, sigma: np.ndarray, calibration: Calibration) -> pd.DataFrame:
+    index = reg.series.index
+    start = index[-1] + reg.step if len(index) else pd.Timestamp.now(tz="UTC").floor("h")
+    stamps = pd.date_range(start, periods=len(mean), freq=reg.step)
+    return pd.DataFrame({"timestamp": stamps, "mean": mean, **band_columns(mean, sigma, calibration)})
+
+
+def _flat(reg: RegularSeries, horizon: int, config: ForecastConfig, note: str) -> SeriesForecast:
+    """The last value carried forward, zero-width bands: for series with too little to learn from."""
+    values = reg.series.dropna()
+    last = float(values.iloc[-1]) if len(values) else 0.0
+    mean, sigma = np.full(horizon, last), np.zeros(horizon)
+    nothing = {level: float("nan") for level in config.levels}
+    calibration = Calibration({level: 1.0 for level in config.levels}, nothing, dict(nothing))
+    one_step = np.full(len(reg.series), np.nan)
+    return SeriesForecast(reg, _frame(reg, mean, sigma, calibration), BASELINE, float("nan"), float("nan"),
+                          calibration, sigma, one_step, {}, 0, note)
+
+
+def forecast_series(series: pd.Series, config: ForecastConfig | None = None) -> SeriesForecast:
+    """Forecast ``series`` ``config.horizon`` steps ahead (default: 7 days at its own frequency)."""
+    config = config or ForecastConfig()
+    reg = regularize(series)
+    horizon = _horizon(reg, config)
+    observed = reg.observed
+    if observed.sum() < 3:
+        return _flat(reg, horizon, config, f"{NOT_ENOUGH_HISTORY}: {int(observed.sum())} observed points")
+    values = reg.series.to_numpy(dtype=float)[observed]
+    if np.ptp(values) == 0:
+        return _flat(reg, horizon, config, "constant series: its value carried forward")
+    filled = reg.filled
+    names = usable_candidates(len(filled), reg.period)
+    step = config.origin_step or reg.period
+    origins, backtest_horizon = origins_for(len(filled), horizon, config.origins, step, 2 * reg.period + 10)
+    if not origins:
+        return _flat(reg, horizon, config, f"{NOT_ENOUGH_HISTORY}: {len(filled)} points for a backtest")
+    if len(names) == 1:
+        note = f"{NOT_ENOUGH_HISTORY} for seasonal models: seasonal naive"
+    else:
+        note = ""
+    results = run_backtest(filled, observed, names, backtest_horizon, origins, reg.period, reg.weekly)
+    scores = {name: r.score for name, r in results.items()}
+    chosen = min(names, key=lambda name: (scores[name], name != BASELINE))
+    best = results[chosen]
+    calibration = calibrate(np.concatenate(best.standardized), np.concatenate(best.origin), config.levels,
+                            config.coverage_tolerance)
+    final = CANDIDATES[chosen](filled, horizon, reg.period, reg.weekly, params=best.params)
+    if "holt_winters" in results and not results["holt_winters"].failed:
+        one_step = final.fitted if chosen == "holt_winters" else holt_winters(
+            filled, 1, reg.period, params=results["holt_winters"].params).fitted
+    else:
+        one_step = np.full(len(filled), np.nan)
+    # The widest level's scale shapes the distribution the capacity figures sample: tails matter there.
+    sigma = final.sigma * calibration.scale[max(config.levels)]
+    return SeriesForecast(reg, _frame(reg, final.mean, final.sigma, calibration), chosen, scores[chosen],
+                          scores[BASELINE], calibration, sigma, one_step, scores, backtest_horizon, note)
