@@ -1,5 +1,5 @@
 """Forecast one series: choose the model by backtest MASE, calibrate its intervals, refit it on
-the whole series with the backtest's parameters, and return a :class:`SeriesForecast`.
+the whole series, and return a :class:`SeriesForecast`.
 
 Usable from a notebook on any ``pd.Series`` with a DatetimeIndex::
 
@@ -100,7 +100,9 @@ def forecast_series(series: pd.Series, config: ForecastConfig | None = None) -> 
     best = results[chosen]
     calibration = calibrate(np.concatenate(best.standardized), np.concatenate(best.origin), config.levels,
                             config.coverage_tolerance)
-    final = CANDIDATES[chosen](filled, horizon, reg.period, reg.weekly, params=best.params)
+    # The final fit is optimised afresh (for Holt-Winters 0.05 s): parameters from before a level
+    # shift near the end would keep the forecast at the old level.
+    final = CANDIDATES[chosen](filled, horizon, reg.period, reg.weekly)
     if "holt_winters" in results and not results["holt_winters"].failed:
         one_step = final.fitted if chosen == "holt_winters" else holt_winters(
             filled, 1, reg.period, params=results["holt_winters"].params).fitted
