@@ -26,12 +26,14 @@ def empty_metrics() -> pd.DataFrame:
                          "timestamp": pd.Series(dtype="datetime64[ns, UTC]"), "value": pd.Series(dtype=float)})
 
 
+def _utc(value: datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
+
+
 def hourly_index(start: datetime, end: datetime) -> pd.DatetimeIndex:
-    """Every hour of [start, end) in UTC."""
-    return pd.date_range(pd.Timestamp(start).tz_convert("UTC") if pd.Timestamp(start).tzinfo
-                         else pd.Timestamp(start, tz="UTC"),
-                         pd.Timestamp(end).tz_convert("UTC") if pd.Timestamp(end).tzinfo
-                         else pd.Timestamp(end, tz="UTC"), freq=FREQ, inclusive="left")
+    """Every whole hour that [start, end) touches, in UTC."""
+    return pd.date_range(_utc(start).floor(FREQ), _utc(end).ceil(FREQ), freq=FREQ, inclusive="left")
 
 
 def _long(service: str, metric: str, values: pd.Series) -> pd.DataFrame:
