@@ -1,6 +1,5 @@
 """``forecasts``: every series of ``service_metrics`` forecast for the next 7 days, with patterns,
 capacity, anomaly risk and metric anomalies; written to MongoDB and tracked in MLflow."""
-from __future__ import annotations
 
 import numpy as np
 import pandas as pd

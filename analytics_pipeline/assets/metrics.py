@@ -1,6 +1,5 @@
 """``service_metrics``: hourly series per service (and per host, from ``system_metrics``) for the
 partition's 30-day window, stored as Parquet in the long format of core.metrics.series."""
-from __future__ import annotations
 
 import pandas as pd
 from dagster import AssetExecutionContext, Output, asset
