@@ -12,6 +12,7 @@ from analytics_pipeline.assets import metadata
 from analytics_pipeline.core import markdown
 from analytics_pipeline.core.forecasting.config import DEFAULT_THRESHOLDS, CapacityConfig, ForecastConfig
 from analytics_pipeline.core.forecasting.plots import forecast_png
+from analytics_pipeline.core.forecasting.summaries import warning_lines
 from analytics_pipeline.core.forecasting.store import FORECASTS_COLLECTION, write_forecasts
 from analytics_pipeline.core.forecasting.tracking import log_week
 from analytics_pipeline.core.forecasting.weekly import WeeklyForecasts, forecast_week
@@ -62,12 +63,6 @@ def _plots(week: WeeklyForecasts, metrics: pd.DataFrame, count: int) -> dict[str
     return out
 
 
-def warning_lines(week: WeeklyForecasts, limit: int = 5) -> list[str]:
-    return [f"{r.service} {r.metric}: {r.probability:.0%} chance to reach {r.threshold:,.4g}"
-            + (f", first around {r.first_crossing:%a %d %b %H:%M}" if pd.notna(r.first_crossing) else "")
-            for r in week.warnings().head(limit).itertuples()]
-
-
 @asset(partitions_def=weekly_partitions, io_manager_key="parquet_io_manager", group_name="forecasting",
        kinds={"mongodb", "statsmodels", "mlflow"}, retry_policy=MONGODB_RETRY_POLICY,
        check_specs=[AssetCheckSpec("forecasts_finite", asset="forecasts",
@@ -95,6 +90,7 @@ def forecasts(context: AssetExecutionContext, config: ForecastsConfig, service_m
         "median_coverage_95": float(skill["coverage_95"].median()) if len(skill) else 0.0,
         "inserted": written.inserted, "replaced": written.replaced,
         "collection": f"{mongodb.db().name}.{FORECASTS_COLLECTION}", "mlflow_run": run_id,
+        "warning_lines": metadata.md("\n".join(f"- {line}" for line in warning_lines(week, 10))),
         "warnings": metadata.md(markdown.frame_table(warnings[["service", "metric", "probability", "first_crossing",
                                                                "threshold", "forecast_peak", "current"]])
                                 if len(warnings) else "_no capacity warnings_"),

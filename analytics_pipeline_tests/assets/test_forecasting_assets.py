@@ -3,7 +3,7 @@ the real MongoDB-protocol server and a real MLflow store: what they write, what 
 re-runs replace, and that the notebook reads it back."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import dagster as dg
