@@ -15,6 +15,7 @@ from pymongo.errors import PyMongoError
 
 from analytics_pipeline.core.alerting.config import ALGORITHMS, AlertIntelligenceConfig
 from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
+from analytics_pipeline.core.forecasting.config import DEFAULT_ANOMALY_LEVEL
 from analytics_pipeline.core.detection.pipelines import TrainingConfig, parse_contamination
 from analytics_pipeline.core.mongo_errors import unreachable_message
 from analytics_pipeline.core.redaction import redact
@@ -165,7 +166,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
               + (" (conformally corrected)" if result.calibration.corrected else ""))
     if output:
         print(f"  forecast with 80% and 95% bands -> {output}")
-    print(f"  {flagged:,} points outside the one-step 99.9% band" + (f" -> {anomalies}" if anomalies else ""))
+    print(f"  {flagged:,} points outside the one-step {DEFAULT_ANOMALY_LEVEL:.1%} band" + (f" -> {anomalies}" if anomalies else ""))
     return 0
 
 
@@ -273,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="CSV with columns timestamp,value")
     p.add_argument("--horizon", type=_positive(int), help="steps ahead (default: 7 days at the file's frequency)")
     p.add_argument("--output", help="forecast with its bands as CSV")
-    p.add_argument("--anomalies", help="points outside the one-step 99.9%% band as CSV")
+    p.add_argument("--anomalies", help="points outside the one-step 99.8%% band as CSV")
     p.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser("collect-metrics", parents=[common], help="sample this host (psutil) into system_metrics")

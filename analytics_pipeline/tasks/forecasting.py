@@ -8,7 +8,7 @@ import pandas as pd
 from pymongo.collection import Collection
 
 from analytics_pipeline.core.forecasting.anomalies import metric_anomalies
-from analytics_pipeline.core.forecasting.config import ForecastConfig
+from analytics_pipeline.core.forecasting.config import DEFAULT_ANOMALY_LEVEL, ForecastConfig
 from analytics_pipeline.core.forecasting.forecast import SeriesForecast, forecast_series
 from analytics_pipeline.core.metrics.system import collect
 
@@ -33,7 +33,7 @@ def read_metric_file(path: Path) -> pd.Series:
 
 
 def forecast_file(path: Path, horizon: int | None, output: Path | None,
-                  anomalies_output: Path | None, level: float = 0.999) -> tuple[SeriesForecast, int]:
+                  anomalies_output: Path | None, level: float = DEFAULT_ANOMALY_LEVEL) -> tuple[SeriesForecast, int]:
     """Forecast the file's series; write the forecast (and the flagged points) as CSV."""
     series = read_metric_file(path)
     result = forecast_series(series, ForecastConfig(horizon=horizon))

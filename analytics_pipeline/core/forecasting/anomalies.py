@@ -3,7 +3,7 @@
 Each point is compared with what the model expected one step before it (Holt-Winters' in-sample
 one-step predictions); the band's half-width is the 99th percentile of the absolute one-step
 errors stretched by ``z(level) / z(0.99)``: for Gaussian errors that is ``z(level) * sigma`` (a 95%
-band flags about 5% of normal points, the default 99.9% about 1 in 1,000), for the heavy tails
+band flags about 5% of normal points, the default 99.8% about 2 in 1,000), for the heavy tails
 of real metrics it is wider than a MAD-based band, and anomalies rarer than 1% of the points do
 not widen it.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics_pipeline.core.forecasting.config import DEFAULT_ANOMALY_LEVEL
 from analytics_pipeline.core.forecasting.intervals import z_value
 from analytics_pipeline.core.forecasting.models import holt_winters, seasonal_naive, usable_candidates
 from analytics_pipeline.core.forecasting.regular import RegularSeries, regularize
@@ -41,7 +42,7 @@ def robust_sigma(errors: np.ndarray) -> float:
     return sigma if sigma > 0 else float(np.std(errors))
 
 
-def one_step_band(reg: RegularSeries, level: float = 0.999, one_step: np.ndarray | None = None) -> pd.DataFrame:
+def one_step_band(reg: RegularSeries, level: float = DEFAULT_ANOMALY_LEVEL, one_step: np.ndarray | None = None) -> pd.DataFrame:
     """Every observed point with its expected value, band and deviation (in sigmas)."""
     if not 0 < level < 1:
         raise ValueError(f"band level must be between 0 and 1, got {level}")
@@ -56,7 +57,7 @@ def one_step_band(reg: RegularSeries, level: float = 0.999, one_step: np.ndarray
     return frame[np.isfinite(values) & np.isfinite(expected)].reset_index(drop=True)
 
 
-def metric_anomalies(series: pd.Series | RegularSeries, level: float = 0.999,
+def metric_anomalies(series: pd.Series | RegularSeries, level: float = DEFAULT_ANOMALY_LEVEL,
                      one_step: np.ndarray | None = None) -> pd.DataFrame:
     """The points of ``series`` outside its one-step-ahead band at ``level``."""
     reg = series if isinstance(series, RegularSeries) else regularize(series)

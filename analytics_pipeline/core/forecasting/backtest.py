@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analytics_pipeline.core.forecasting.models import BASELINE, CANDIDATES, ModelForecast
+from analytics_pipeline.core.forecasting.models import BASELINE, CANDIDATES, COMBINATION, MEMBERS, ModelForecast, combine
 
 
 @dataclass
@@ -59,14 +59,19 @@ def run_backtest(filled: np.ndarray, observed: np.ndarray, names: list[str], hor
         actual_mask = observed[origin:origin + horizon]
         actual = filled[origin:origin + horizon][actual_mask]
         scale = mase_scale(train, period)
+        outputs: dict[str, ModelForecast] = {}
         for name, result in results.items():
             if result.failed:
                 continue
             try:
-                out: ModelForecast = CANDIDATES[name](train, horizon, period, weekly, params=result.params)
-            except (ValueError, np.linalg.LinAlgError) as exc:  # a model that cannot fit drops out
+                if name == COMBINATION:
+                    out = combine([outputs[m] for m in MEMBERS])  # a member that failed drops it out too
+                else:
+                    out = CANDIDATES[name](train, horizon, period, weekly, params=result.params)
+            except (ValueError, KeyError, np.linalg.LinAlgError) as exc:  # a model that cannot fit drops out
                 result.failed = f"{type(exc).__name__}: {exc}"
                 continue
+            outputs[name] = out
             if not np.all(np.isfinite(out.mean)):
                 result.failed = "non-finite forecast"
                 continue

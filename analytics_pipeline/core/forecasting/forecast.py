@@ -16,7 +16,9 @@ import pandas as pd
 from analytics_pipeline.core.forecasting.backtest import origins_for, run_backtest
 from analytics_pipeline.core.forecasting.config import ForecastConfig
 from analytics_pipeline.core.forecasting.intervals import Calibration, band_columns, calibrate
-from analytics_pipeline.core.forecasting.models import BASELINE, CANDIDATES, holt_winters, usable_candidates
+from analytics_pipeline.core.forecasting.models import (
+    BASELINE, CANDIDATES, COMBINATION, MEMBERS, ModelForecast, combine, holt_winters, usable_candidates,
+)
 from analytics_pipeline.core.forecasting.regular import RegularSeries, regularize
 
 NOT_ENOUGH_HISTORY = "not enough history"
@@ -73,6 +75,12 @@ def _flat(reg: RegularSeries, horizon: int, config: ForecastConfig, note: str) -
                           calibration, sigma, one_step, {}, 0, note)
 
 
+def _final_fit(name: str, filled: np.ndarray, horizon: int, reg: RegularSeries) -> ModelForecast:
+    if name == COMBINATION:
+        return combine([CANDIDATES[m](filled, horizon, reg.period, reg.weekly) for m in MEMBERS])
+    return CANDIDATES[name](filled, horizon, reg.period, reg.weekly)
+
+
 def forecast_series(series: pd.Series, config: ForecastConfig | None = None) -> SeriesForecast:
     """Forecast ``series`` ``config.horizon`` steps ahead (default: 7 days at its own frequency)."""
     config = config or ForecastConfig()
@@ -102,7 +110,7 @@ def forecast_series(series: pd.Series, config: ForecastConfig | None = None) -> 
                             config.coverage_tolerance)
     # The final fit is optimised afresh (for Holt-Winters 0.05 s): parameters from before a level
     # shift near the end would keep the forecast at the old level.
-    final = CANDIDATES[chosen](filled, horizon, reg.period, reg.weekly)
+    final = _final_fit(chosen, filled, horizon, reg)
     if "holt_winters" in results and not results["holt_winters"].failed:
         one_step = final.fitted if chosen == "holt_winters" else holt_winters(
             filled, 1, reg.period, params=results["holt_winters"].params).fitted

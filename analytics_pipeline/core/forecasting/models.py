@@ -115,9 +115,21 @@ CANDIDATES: dict[str, Forecaster] = {
 }
 
 
+# The mean of the three seasonal models' forecasts (and sigmas): forecast combination is the
+# cheapest robust gain there is (no fit of its own: the backtest averages its members' forecasts).
+COMBINATION = "combination"
+MEMBERS = ("seasonal_profile", "holt_winters", "mstl_ar")
+
+
+def combine(forecasts: list[ModelForecast]) -> ModelForecast:
+    """The members' mean forecast, mean sigma and mean one-step predictions."""
+    return ModelForecast(np.mean([f.mean for f in forecasts], axis=0), np.mean([f.sigma for f in forecasts], axis=0),
+                         np.mean([f.fitted for f in forecasts], axis=0))
+
+
 def usable_candidates(n: int, period: int) -> list[str]:
     """The models that ``n`` points can support: the seasonal ones need two full daily cycles."""
     names = [BASELINE]
     if period > 1 and n >= 2 * period + 10:
-        names += ["seasonal_profile", "holt_winters", "mstl_ar"]
+        names += [*MEMBERS, COMBINATION]
     return names
