@@ -42,12 +42,12 @@ def robust_sigma(errors: np.ndarray) -> float:
     return sigma if sigma > 0 else float(np.std(errors))
 
 
-def one_step_band(reg: RegularSeries, level: float = DEFAULT_ANOMALY_LEVEL, one_step: np.ndarray | None = None) -> pd.DataFrame:
+def one_step_band(reg: RegularSeries, level: float = DEFAULT_ANOMALY_LEVEL) -> pd.DataFrame:
     """Every observed point with its expected value, band and deviation (in sigmas)."""
     if not 0 < level < 1:
         raise ValueError(f"band level must be between 0 and 1, got {level}")
     values = reg.series.to_numpy(dtype=float)
-    expected = _one_step(reg) if one_step is None else np.asarray(one_step, dtype=float)
+    expected = _one_step(reg)
     errors = values - expected
     sigma = robust_sigma(errors)
     half = z_value(level) * sigma
@@ -57,12 +57,11 @@ def one_step_band(reg: RegularSeries, level: float = DEFAULT_ANOMALY_LEVEL, one_
     return frame[np.isfinite(values) & np.isfinite(expected)].reset_index(drop=True)
 
 
-def metric_anomalies(series: pd.Series | RegularSeries, level: float = DEFAULT_ANOMALY_LEVEL,
-                     one_step: np.ndarray | None = None) -> pd.DataFrame:
+def metric_anomalies(series: pd.Series | RegularSeries, level: float = DEFAULT_ANOMALY_LEVEL) -> pd.DataFrame:
     """The points of ``series`` outside its one-step-ahead band at ``level``."""
     reg = series if isinstance(series, RegularSeries) else regularize(series)
     if reg.observed.sum() < 3:
         return empty_anomalies()
-    band = one_step_band(reg, level, one_step)
+    band = one_step_band(reg, level)
     flagged = band[(band["value"] < band["lo"]) | (band["value"] > band["hi"])]
     return flagged.reset_index(drop=True) if len(flagged) else empty_anomalies()

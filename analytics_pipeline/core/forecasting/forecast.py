@@ -17,7 +17,7 @@ from analytics_pipeline.core.forecasting.backtest import origins_for, run_backte
 from analytics_pipeline.core.forecasting.config import ForecastConfig
 from analytics_pipeline.core.forecasting.intervals import Calibration, band_columns, calibrate
 from analytics_pipeline.core.forecasting.models import (
-    BASELINE, CANDIDATES, COMBINATION, MEMBERS, ModelForecast, combine, holt_winters, usable_candidates,
+    BASELINE, CANDIDATES, COMBINATION, MEMBERS, ModelForecast, combine, usable_candidates,
 )
 from analytics_pipeline.core.forecasting.regular import RegularSeries, regularize
 
@@ -28,9 +28,8 @@ NOT_ENOUGH_HISTORY = "not enough history"
 class SeriesForecast:
     """A series' forecast with its bands, the chosen model and how it did in the backtest.
 
-    ``sigma`` is the calibrated one-sigma per step (the forecast distribution the capacity
-    figures sample); ``one_step`` the in-sample one-step-ahead predictions of Holt-Winters on
-    the regular grid (NaN where there are none), which the metric anomalies use.
+    ``sigma`` is the calibrated one-sigma per step: the forecast distribution the capacity
+    figures sample. ``scores`` holds every candidate's backtest MASE.
     """
 
     history: RegularSeries
@@ -40,7 +39,6 @@ class SeriesForecast:
     naive_mase: float
     calibration: Calibration
     sigma: np.ndarray
-    one_step: np.ndarray
     scores: dict[str, float] = field(default_factory=dict)
     backtest_horizon: int = 0
     note: str = ""
@@ -70,9 +68,8 @@ def _flat(reg: RegularSeries, horizon: int, config: ForecastConfig, note: str) -
     mean, sigma = np.full(horizon, last), np.zeros(horizon)
     nothing = {level: float("nan") for level in config.levels}
     calibration = Calibration({level: 1.0 for level in config.levels}, nothing, dict(nothing))
-    one_step = np.full(len(reg.series), np.nan)
     return SeriesForecast(reg, _frame(reg, mean, sigma, calibration), BASELINE, float("nan"), float("nan"),
-                          calibration, sigma, one_step, {}, 0, note)
+                          calibration, sigma, {}, 0, note)
 
 
 def _final_fit(name: str, filled: np.ndarray, horizon: int, reg: RegularSeries) -> ModelForecast:
@@ -98,10 +95,7 @@ def forecast_series(series: pd.Series, config: ForecastConfig | None = None) -> 
     origins, backtest_horizon = origins_for(len(filled), horizon, config.origins, step, 2 * reg.period + 10)
     if not origins:
         return _flat(reg, horizon, config, f"{NOT_ENOUGH_HISTORY}: {len(filled)} points for a backtest")
-    if len(names) == 1:
-        note = f"{NOT_ENOUGH_HISTORY} for seasonal models: seasonal naive"
-    else:
-        note = ""
+    note = f"{NOT_ENOUGH_HISTORY} for seasonal models: seasonal naive" if len(names) == 1 else ""
     results = run_backtest(filled, observed, names, backtest_horizon, origins, reg.period, reg.weekly)
     scores = {name: r.score for name, r in results.items()}
     chosen = min(names, key=lambda name: (scores[name], name != BASELINE))
@@ -111,12 +105,7 @@ def forecast_series(series: pd.Series, config: ForecastConfig | None = None) -> 
     # The final fit is optimised afresh (for Holt-Winters 0.05 s): parameters from before a level
     # shift near the end would keep the forecast at the old level.
     final = _final_fit(chosen, filled, horizon, reg)
-    if "holt_winters" in results and not results["holt_winters"].failed:
-        one_step = final.fitted if chosen == "holt_winters" else holt_winters(
-            filled, 1, reg.period, params=results["holt_winters"].params).fitted
-    else:
-        one_step = np.full(len(filled), np.nan)
     # The widest level's scale shapes the distribution the capacity figures sample: tails matter there.
     sigma = final.sigma * calibration.scale[max(config.levels)]
     return SeriesForecast(reg, _frame(reg, final.mean, final.sigma, calibration), chosen, scores[chosen],
-                          scores[BASELINE], calibration, sigma, one_step, scores, backtest_horizon, note)
+                          scores[BASELINE], calibration, sigma, scores, backtest_horizon, note)
