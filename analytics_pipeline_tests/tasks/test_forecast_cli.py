@@ -30,3 +30,13 @@ def test_a_file_without_the_columns_fails_in_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"error: {bad}: needs columns timestamp,value; missing timestamp, value"
     assert main(["forecast", str(tmp_path / "none.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_collect_metrics_samples_this_host_into_mongodb(mongo_db, capsys):
+    assert main(["collect-metrics", "--interval", "0.2", "--count", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 samples written to" in out and out.count("cpu ") == 2
+    assert mongo_db["system_metrics"].count_documents({}) == 2
+    with pytest.raises(SystemExit):  # argparse rejects it before anything runs
+        main(["collect-metrics", "--interval", "0"])
+    assert "must be positive" in capsys.readouterr().err
