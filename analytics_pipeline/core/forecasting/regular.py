@@ -51,9 +51,10 @@ def regularize(series: pd.Series) -> RegularSeries:
         raise ValueError("the series' timestamps do not advance")
     if values.index.freq is None and len(values) > 2:
         # Points "about every 5 minutes" that are often 10 apart would leave half the grid empty:
-        # then a multiple of the median spacing near the mean spacing is the series' real step.
-        mean_spacing = (values.index[-1] - values.index[0]) / (len(values) - 1)
-        step = step * max(int(round(mean_spacing / step)), 1)
+        # then the multiple of the median spacing nearest the spacings' upper quartile is the real
+        # step (the quartile, not the mean: a few outages of days would blow the mean up).
+        upper = pd.Series(values.index).diff().dropna().quantile(0.75)
+        step = step * max(int(round(upper / step)), 1)
     if len(values) and values.index.freq is None:
         values = values.resample(step, origin=values.index[0]).mean()
     period = max(int(round(DAY / step)), 1) if step < DAY else 1
