@@ -15,6 +15,7 @@ from pymongo.errors import PyMongoError
 
 from analytics_pipeline.core.alerting.config import ALGORITHMS, AlertIntelligenceConfig
 from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
+from analytics_pipeline.core.forecasting.config import DEFAULT_ANOMALY_LEVEL
 from analytics_pipeline.core.detection.pipelines import TrainingConfig, parse_contamination
 from analytics_pipeline.core.mongo_errors import unreachable_message
 from analytics_pipeline.core.redaction import redact
@@ -155,6 +156,48 @@ def cmd_cluster_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from analytics_pipeline.tasks.forecasting import forecast_file
+
+    output = Path(args.output) if args.output else None
+    anomalies = Path(args.anomalies) if args.anomalies else None
+    result, flagged = forecast_file(Path(args.file), args.horizon, output, anomalies)
+    reg = result.history
+    print(f"{args.file}: {int(reg.observed.sum()):,} points every {reg.step}, forecast {len(result.forecast):,} steps")
+    if result.note:
+        print(f"  {result.note}")
+    else:
+        coverage = ", ".join(f"{level:.0%} band {value:.0%}" for level, value in result.coverage.items())
+        print(f"  model {result.model}: backtest MASE {result.mase:.3f} vs seasonal naive {result.naive_mase:.3f} "
+              f"({result.backtest_horizon} steps, {len(set(result.scores))} candidates)")
+        print(f"  interval coverage in the backtest: {coverage}"
+              + (" (conformally corrected)" if result.calibration.corrected else ""))
+    if output:
+        print(f"  forecast with 80% and 95% bands -> {output}")
+    print(f"  {flagged:,} points outside the one-step {DEFAULT_ANOMALY_LEVEL:.1%} band" + (f" -> {anomalies}" if anomalies else ""))
+    return 0
+
+
+def cmd_collect_metrics(args: argparse.Namespace) -> int:
+    from analytics_pipeline.core.metrics.system import SYSTEM_METRICS_COLLECTION
+    from analytics_pipeline.resources.mongodb import MongoDBResource
+    from analytics_pipeline.tasks.forecasting import collect_metrics
+
+    collection = MongoDBResource(uri=args.mongodb_uri or None).db()[SYSTEM_METRICS_COLLECTION]
+
+    def show(doc: dict) -> None:
+        print(f"{doc['timestamp']:%H:%M:%S} {doc['host']}: cpu {doc['cpu']:.0f}%, memory {doc['memory']:.0f}%, "
+              f"disk {doc['disk']:.0f}%, load {doc['load']:.2f}", flush=True)
+
+    try:
+        written = collect_metrics(collection, args.interval, args.count, on_sample=show)
+    except KeyboardInterrupt:
+        written = None
+    print(f"samples written to {collection.database.name}.{collection.name}" if written is None
+          else f"{written} samples written to {collection.database.name}.{collection.name}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from analytics_pipeline.local import mongo_server as local_mongo
 
@@ -234,6 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="each anomaly's alert_id and cluster_id as .jsonl")
     p.add_argument("--top", type=_positive(int), default=10, help="incidents to print (default 10)")
     p.set_defaults(func=cmd_cluster_alerts)
+
+    p = sub.add_parser("forecast", parents=[common], help="forecast a timestamp,value CSV (e.g. a NAB file)")
+    p.add_argument("file", help="CSV with columns timestamp,value")
+    p.add_argument("--horizon", type=_positive(int), help="steps ahead (default: 7 days at the file's frequency)")
+    p.add_argument("--output", help="forecast with its bands as CSV")
+    p.add_argument("--anomalies", help="points outside the one-step 99.8%% band as CSV")
+    p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("collect-metrics", parents=[common], help="sample this host (psutil) into system_metrics")
+    p.add_argument("--interval", type=_positive(float), default=60.0, help="seconds between samples (default 60)")
+    p.add_argument("--count", type=_positive(int), help="samples to take (default: until Ctrl-C)")
+    p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
+    p.set_defaults(func=cmd_collect_metrics)
 
     p = sub.add_parser("mongo", parents=[common], help="the local MongoDB-protocol server (SecantusDB)")
     p.add_argument("action", choices=["start", "stop", "status"])

@@ -4,8 +4,10 @@ from dagster import Definitions
 from analytics_pipeline.assets.alerting import alert_clusters, alerts
 from analytics_pipeline.assets.detection import anomalies, scored_logs
 from analytics_pipeline.assets.features import log_features
+from analytics_pipeline.assets.forecasting import forecasts
 from analytics_pipeline.assets.ingestion import raw_logs
 from analytics_pipeline.assets.experiments import model_matrix_summary
+from analytics_pipeline.assets.metrics import service_metrics
 from analytics_pipeline.assets.modeling import anomaly_model, champion_model
 from analytics_pipeline.jobs import model_matrix_job, weekly_pipeline_job
 from analytics_pipeline.resources.mlflow_tracking import MLflowResource
@@ -15,7 +17,7 @@ from analytics_pipeline.schedules import weekly_pipeline_schedule
 
 defs = Definitions(
     assets=[raw_logs, log_features, anomaly_model, champion_model, scored_logs, anomalies, model_matrix_summary,
-            alerts, alert_clusters],
+            alerts, alert_clusters, service_metrics, forecasts],
     jobs=[weekly_pipeline_job, model_matrix_job],
     schedules=[weekly_pipeline_schedule],
     resources={

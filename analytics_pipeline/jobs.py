@@ -12,7 +12,7 @@ weekly_pipeline_job = define_asset_job(
     "weekly_pipeline",
     selection=AssetSelection.all() - _EXPERIMENTS,
     partitions_def=weekly_partitions,
-    description="The whole weekly graph for one week: ingest, features, train, promote, score",
+    description="The whole weekly graph for one week: ingest, features, train, promote, score, alert, forecast",
 )
 
 model_matrix_job = define_asset_job(

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from analytics_pipeline.core.alerting.summaries import week_summary_lines
+from analytics_pipeline.core.forecasting.summaries import warning_lines
 from analytics_pipeline.core.logs.store import LOGS_COLLECTION
 from analytics_pipeline.core.logs.windows import latest_complete_week, week_bounds
 from analytics_pipeline.core.redaction import redact
@@ -72,10 +73,14 @@ def run_demo(partition: str | None = None, logs_per_minute: float = 5.0) -> int:
         console.print(f"\nThe run failed; the step lines above say where. Full log: {run.log_path}")
         return 1
     print_week(console, logs.database, partition)
+    console.print(f"\nCapacity warnings for the week after {partition} (asset forecasts, notebooks/forecasts.ipynb):")
+    for line in warning_lines(run.result.output_for_node("forecasts"), limit=5):
+        console.print(f"  {line}")
     console.print(f"""
 Next: make ui (Dagster UI, http://127.0.0.1:3000: asset graph, this run, other weeks)
-      make mlflow-ui (http://127.0.0.1:5000: compare runs; model "log-anomaly-detector", its versions and aliases)
-      notebooks/: model_comparison, incidents (jupyter lab notebooks/)
+      make mlflow-ui (http://127.0.0.1:5000: compare runs; model "log-anomaly-detector", its versions and aliases;
+                 experiment "forecasts": backtest skill per week)
+      notebooks/: model_comparison, incidents, forecasts (jupyter lab notebooks/)
 State: {settings.dagster_home}, MLflow {redact(settings.mlflow_tracking_uri)}
 Total time {elapsed_text(time.perf_counter() - started)}""")
     return 0
