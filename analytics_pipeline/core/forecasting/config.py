@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+import pandas as pd
+
 # Service-level objectives and capacities a capacity planner starts from; override per deployment.
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType({
     "error_share": 0.05,     # 5% of a service's logs at ERROR or CRITICAL
@@ -13,6 +15,11 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType({
     "latency_p99": 2500.0,   # ms
     "cpu": 85.0, "memory": 90.0, "disk": 90.0,  # percent of the host
 })
+
+
+# Objectives judged over a window rather than per step: an hour with 2 errors in 30 logs is not
+# an error-share breach, a day above 5% is.
+DEFAULT_OBJECTIVE_WINDOWS: Mapping[str, pd.Timedelta] = MappingProxyType({"error_share": pd.Timedelta(days=1)})
 
 
 # Two-sided level of the one-step band of the metric anomalies: flags ~2 normal points in 1,000;
@@ -63,6 +70,7 @@ class CapacityConfig:
     """
 
     thresholds: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    objective_windows: Mapping[str, pd.Timedelta] = field(default_factory=lambda: dict(DEFAULT_OBJECTIVE_WINDOWS))
     volume_headroom: float = 1.5
     warn_probability: float = 0.2      # a series is a capacity warning at or above this probability
     anomaly_level: float = DEFAULT_ANOMALY_LEVEL  # one-step band of the metric anomalies
@@ -85,3 +93,8 @@ class CapacityConfig:
         if metric == "volume" and peak > 0:
             return float(self.volume_headroom * peak)
         return None
+
+    def objective_steps(self, metric: str, step: pd.Timedelta) -> int:
+        """How many steps of ``step`` the objective of ``metric`` is averaged over (1: each step)."""
+        window = self.objective_windows.get(metric)
+        return max(1, int(window // step)) if window is not None and step > pd.Timedelta(0) else 1

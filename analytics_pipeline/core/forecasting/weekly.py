@@ -82,7 +82,12 @@ def forecast_one(service: str, metric: str, series: pd.Series, config: ForecastC
             "capacity": None}
     threshold = capacity.threshold(metric, float(observed.max()) if len(observed) else 0.0)
     if threshold is not None:
-        crossed = crossing(frame, result.sigma, threshold, current, config.paths, config.seed)
+        steps = capacity.objective_steps(metric, reg.step)
+        recent = reg.series.to_numpy(dtype=float)[-(steps - 1):] if steps > 1 else None
+        if steps > 1:  # the objective's value now: the mean over its window, gaps left out
+            window_now = reg.series.iloc[-steps:].dropna()
+            current = float(window_now.mean()) if len(window_now) else current
+        crossed = crossing(frame, result.sigma, threshold, current, config.paths, config.seed, recent)
         rows["capacity"] = {"service": service, "metric": metric, "threshold": threshold,
                             "probability": crossed.probability, "first_crossing": crossed.first_crossing,
                             "forecast_peak": float(frame["mean"].max()) if len(frame) else current,

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from analytics_pipeline.core.forecasting.capacity import crossing
+from analytics_pipeline.core.forecasting.config import CapacityConfig, ForecastConfig
 from analytics_pipeline.core.forecasting.anomalies import metric_anomalies
-from analytics_pipeline.core.forecasting.config import ForecastConfig
 from analytics_pipeline.core.forecasting.forecast import NOT_ENOUGH_HISTORY, forecast_series
 
 BAND_COLUMNS = ["mean", "lo_80", "hi_80", "lo_95", "hi_95"]
@@ -116,3 +116,23 @@ def test_crossing_probability_follows_the_distribution_not_the_mean():
     edge = crossing(frame, sigma, 100.0, 0.0)  # the mean only touches it at the end
     assert 0.3 < edge.probability < 0.9
     assert crossing(frame, sigma, 10.0, 20.0).first_crossing == stamps[0]  # already above
+
+
+def test_an_objective_over_a_day_ignores_noisy_hours_but_sees_a_rising_day():
+    # A small service: 2% errors on average, single hours up to 8% (2 errors in 25 logs).
+    stamps = pd.date_range("2026-11-01", periods=168, freq="h", tz="UTC")
+    flat = pd.DataFrame({"timestamp": stamps, "mean": np.full(168, 0.02)})
+    sigma, recent = np.full(168, 0.03), np.tile([0.0, 0.0, 0.08, 0.0], 6)[:23]
+    hourly = crossing(flat, sigma, 0.05, 0.0)
+    daily = crossing(flat, sigma, 0.05, 0.02, recent=recent)
+    assert hourly.probability > 0.5 and daily.probability < 0.05
+    rising = pd.DataFrame({"timestamp": stamps, "mean": np.linspace(0.02, 0.09, 168)})
+    warned = crossing(rising, sigma, 0.05, 0.02, recent=recent)
+    assert warned.probability > 0.9 and stamps[60] <= warned.first_crossing <= stamps[140]
+
+
+def test_capacity_config_windows_error_share_by_the_day():
+    config = CapacityConfig()
+    assert config.objective_steps("error_share", pd.Timedelta(hours=1)) == 24
+    assert config.objective_steps("latency_p95", pd.Timedelta(hours=1)) == 1
+    assert config.objective_steps("error_share", pd.Timedelta(days=2)) == 1
