@@ -15,11 +15,15 @@ from pymongo.errors import PyMongoError
 
 from analytics_pipeline.core.alerting.config import ALGORITHMS, AlertIntelligenceConfig
 from analytics_pipeline.core.detection.detectors import DETECTOR_NAMES
+from analytics_pipeline.core.forecasting.config import DEFAULT_ANOMALY_LEVEL
 from analytics_pipeline.core.detection.pipelines import TrainingConfig, parse_contamination
 from analytics_pipeline.core.mongo_errors import unreachable_message
 from analytics_pipeline.core.redaction import redact
 from analytics_pipeline.core.settings import DEFAULT_LOCAL_MONGO_PORT, ensure_dagster_home, get_settings
+from analytics_pipeline.tasks.console import StepLines, library_output_to, make_console
 
+# Commands whose libraries talk (MLflow notices and download bars, warnings): quiet unless --verbose.
+QUIET_COMMANDS = frozenset({"seed", "load", "train", "detect", "cluster-alerts"})
 TRAINING_DEFAULTS = TrainingConfig()  # the one home of the hyperparameter defaults
 ALERTING_DEFAULTS = AlertIntelligenceConfig()
 
@@ -67,11 +71,14 @@ def cmd_mongo(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from analytics_pipeline.synthetic.seeding import seed_synthetic
+    from analytics_pipeline.synthetic.seeding import insert_synthetic, synthetic_window
 
-    report = seed_synthetic(_logs_collection(args), days=args.days, logs_per_minute=args.logs_per_minute,
-                            seed=args.seed)
-    print(f"seeded {report.inserted:,} logs ({report.duplicates:,} already present)")
+    logs, lines = _logs_collection(args), StepLines(make_console())
+    with lines.step("seed") as step:
+        frame = synthetic_window(args.days, args.logs_per_minute, args.seed)
+        with lines.progress(f"inserting {len(frame):,} synthetic logs", total=len(frame)) as advance:
+            report = insert_synthetic(logs, frame, on_batch=advance)
+        step.what = f"{report.inserted:,} logs inserted ({report.duplicates:,} already present)"
     return 0
 
 
@@ -105,8 +112,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"set aside {result.n_bad:,} bad records: {result.bad_counts}")
     print(f"training {args.detector} on {len(result.logs):,} logs from {source} ...")
     settings = get_settings()
-    out = train_and_register(result.logs, config, Path(args.output_dir or settings.saved_models_dir),
-                             settings.mlflow_tracking_uri, source)
+    with make_console().status("fitting, evaluating, logging to MLflow, gating ..."):
+        out = train_and_register(result.logs, config, Path(args.output_dir or settings.saved_models_dir),
+                                 settings.mlflow_tracking_uri, source)
     print(f"MLflow run {out.candidate.run_id}, registered version {out.candidate.version}")
     for key in ("precision", "recall", "f1", "roc_auc", "pr_auc", "false_positive_rate", "anomaly_rate",
                 "training_time_s", "model_size_bytes"):
@@ -119,7 +127,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_detect(args: argparse.Namespace) -> int:
     from analytics_pipeline.tasks.detection import detect_file
 
-    counts = detect_file(Path(args.file), Path(args.output), model_path=args.model_path, alias=args.alias)
+    with make_console().status(f"scoring {args.file} ..."):
+        counts = detect_file(Path(args.file), Path(args.output), model_path=args.model_path, alias=args.alias)
     print(f"scored {counts['scored']:,} records ({counts['anomalies']:,} anomalies, "
           f"{counts['errors']:,} rejected) -> {args.output}")
     return 0
@@ -144,6 +153,48 @@ def cmd_cluster_alerts(args: argparse.Namespace) -> int:
         print("\n".join(incident_lines(report.incidents, args.top)))
     if output:
         print(f"\neach anomaly's alert_id and cluster_id -> {output}")
+    return 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from analytics_pipeline.tasks.forecasting import forecast_file
+
+    output = Path(args.output) if args.output else None
+    anomalies = Path(args.anomalies) if args.anomalies else None
+    result, flagged = forecast_file(Path(args.file), args.horizon, output, anomalies)
+    reg = result.history
+    print(f"{args.file}: {int(reg.observed.sum()):,} points every {reg.step}, forecast {len(result.forecast):,} steps")
+    if result.note:
+        print(f"  {result.note}")
+    else:
+        coverage = ", ".join(f"{level:.0%} band {value:.0%}" for level, value in result.coverage.items())
+        print(f"  model {result.model}: backtest MASE {result.mase:.3f} vs seasonal naive {result.naive_mase:.3f} "
+              f"({result.backtest_horizon} steps, {len(set(result.scores))} candidates)")
+        print(f"  interval coverage in the backtest: {coverage}"
+              + (" (conformally corrected)" if result.calibration.corrected else ""))
+    if output:
+        print(f"  forecast with 80% and 95% bands -> {output}")
+    print(f"  {flagged:,} points outside the one-step {DEFAULT_ANOMALY_LEVEL:.1%} band" + (f" -> {anomalies}" if anomalies else ""))
+    return 0
+
+
+def cmd_collect_metrics(args: argparse.Namespace) -> int:
+    from analytics_pipeline.core.metrics.system import SYSTEM_METRICS_COLLECTION
+    from analytics_pipeline.resources.mongodb import MongoDBResource
+    from analytics_pipeline.tasks.forecasting import collect_metrics
+
+    collection = MongoDBResource(uri=args.mongodb_uri or None).db()[SYSTEM_METRICS_COLLECTION]
+
+    def show(doc: dict) -> None:
+        print(f"{doc['timestamp']:%H:%M:%S} {doc['host']}: cpu {doc['cpu']:.0f}%, memory {doc['memory']:.0f}%, "
+              f"disk {doc['disk']:.0f}%, load {doc['load']:.2f}", flush=True)
+
+    try:
+        written = collect_metrics(collection, args.interval, args.count, on_sample=show)
+    except KeyboardInterrupt:
+        written = None
+    print(f"samples written to {collection.database.name}.{collection.name}" if written is None
+          else f"{written} samples written to {collection.database.name}.{collection.name}")
     return 0
 
 
@@ -186,9 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     # --verbose before or after the command; SUPPRESS keeps a command's absent flag from undoing the other.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="show the traceback of an error")
+                        help="show the traceback of an error and the libraries' own messages")
     parser = argparse.ArgumentParser(prog="analytics-pipeline", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the traceback of an error")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the traceback of an error and the libraries' own messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", parents=[common], help="seed if empty, run the weekly graph for the latest complete week")
@@ -240,6 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=_positive(int), default=10, help="incidents to print (default 10)")
     p.set_defaults(func=cmd_cluster_alerts)
 
+    p = sub.add_parser("forecast", parents=[common], help="forecast a timestamp,value CSV (e.g. a NAB file)")
+    p.add_argument("file", help="CSV with columns timestamp,value")
+    p.add_argument("--horizon", type=_positive(int), help="steps ahead (default: 7 days at the file's frequency)")
+    p.add_argument("--output", help="forecast with its bands as CSV")
+    p.add_argument("--anomalies", help="points outside the one-step 99.8%% band as CSV")
+    p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("collect-metrics", parents=[common], help="sample this host (psutil) into system_metrics")
+    p.add_argument("--interval", type=_positive(float), default=60.0, help="seconds between samples (default 60)")
+    p.add_argument("--count", type=_positive(int), help="samples to take (default: until Ctrl-C)")
+    p.add_argument("--mongodb-uri", help="default: $MONGODB_URI or the local server")
+    p.set_defaults(func=cmd_collect_metrics)
+
     p = sub.add_parser("report", parents=[common], help="write the latest (or a given) week's HTML report")
     p.add_argument("--partition", help="week key YYYY-MM-DD (default: the latest week with a report)")
     p.add_argument("--output", help="the HTML file to write (default: report-<week>.html here)")
@@ -258,7 +322,16 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "port", None) is None and args.command == "mongo":
         args.port = DEFAULT_LOCAL_MONGO_PORT
     try:
-        return args.func(args)
+        if args.command not in QUIET_COMMANDS or args.verbose:
+            return args.func(args)
+        log_path = get_settings().local_dir / "logs" / f"{args.command}.log"
+        before = log_path.stat().st_size if log_path.exists() else 0
+        try:
+            with library_output_to(log_path):
+                return args.func(args)
+        finally:
+            if log_path.stat().st_size > before:
+                print(f"(the libraries' own messages: {log_path}; --verbose shows them here)")
     except (ValueError, FileNotFoundError, ConnectionError, RuntimeError, TimeoutError, PyMongoError) as exc:
         # One line for people; the traceback only when asked (--verbose). Never a password.
         if args.verbose:

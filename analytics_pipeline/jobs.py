@@ -13,7 +13,7 @@ weekly_pipeline_job = define_asset_job(
     selection=AssetSelection.all() - _EXPERIMENTS,
     partitions_def=weekly_partitions,
     description="The whole weekly graph for one week: ingest, features, train, promote, score, alert, "
-                "check drift, report",
+                "forecast, check drift, report",
 )
 
 retrain_job = define_asset_job(

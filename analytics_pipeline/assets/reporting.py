@@ -10,6 +10,7 @@ from pydantic import Field
 
 from analytics_pipeline.assets import metadata
 from analytics_pipeline.assets.monitoring import DriftOutcome
+from analytics_pipeline.core.forecasting.weekly import WeeklyForecasts
 from analytics_pipeline.core.monitoring.tracking import log_run
 from analytics_pipeline.core.monitoring.weekly import in_week
 from analytics_pipeline.core.reporting.evidence import read_week
@@ -49,18 +50,6 @@ class OptimizationReportConfig(Config):
             raise Failure(description=f"bad optimization_report configuration: {exc}") from None
 
 
-def forecast_frames(forecasts: object | None = None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """INTEGRATION POINT for issue 13 (forecasts): the one place the ``forecasts`` asset comes in.
-
-    When merging, give ``optimization_report`` a ``forecasts: WeeklyForecasts`` input, pass it
-    here, and return ``forecasts.capacity, forecasts.patterns`` (core.reporting.evidence
-    CAPACITY_COLUMNS / PATTERN_COLUMNS). Until then the report says no forecasts are available.
-    """
-    if forecasts is None:
-        return None, None
-    return getattr(forecasts, "capacity"), getattr(forecasts, "patterns")
-
-
 def report_html_path(partition: str) -> Path:
     return get_settings().dagster_home / "reports" / f"report-{partition}.html"
 
@@ -68,12 +57,12 @@ def report_html_path(partition: str) -> Path:
 @asset(partitions_def=weekly_partitions, group_name="reporting", kinds={"mongodb", "mlflow", "html"},
        deps=["alert_clusters", "anomalies"], retry_policy=MONGODB_RETRY_POLICY)
 def optimization_report(context: AssetExecutionContext, config: OptimizationReportConfig, raw_logs: pd.DataFrame,
-                        scored_logs: pd.DataFrame, drift_report: DriftOutcome, mongodb: MongoDBResource,
-                        mlflow_tracking: MLflowResource) -> MaterializeResult:
+                        scored_logs: pd.DataFrame, drift_report: DriftOutcome, forecasts: WeeklyForecasts,
+                        mongodb: MongoDBResource, mlflow_tracking: MLflowResource) -> MaterializeResult:
     """Recommendations from the week's data, rendered as Markdown and self-contained HTML."""
     partition = context.partition_key
     engine = config.engine_config()
-    capacity, patterns = forecast_frames()
+    capacity, patterns = forecasts.capacity, forecasts.patterns
     mlflow_tracking.setup()
     with mongodb.failing_clearly("reading the week's alerts, incidents and anomalies"):
         week = read_week(mongodb.db(), partition, raw_logs, drift=drift_report.report, gate=gate_metrics(),

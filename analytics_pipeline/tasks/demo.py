@@ -89,8 +89,9 @@ def run_demo(partition: str | None = None, logs_per_minute: float = 5.0) -> int:
     print_report(console, logs.database, partition)
     console.print(f"""
 Next: make ui (Dagster UI, http://127.0.0.1:3000: asset graph, this run, other weeks)
-      make mlflow-ui (http://127.0.0.1:5000: compare runs; model "log-anomaly-detector", its versions and aliases)
-      notebooks/: model_comparison, incidents, weekly_report (jupyter lab notebooks/)
+      make mlflow-ui (http://127.0.0.1:5000: compare runs; model "log-anomaly-detector", its versions and aliases;
+                 experiment "forecasts": backtest skill per week)
+      notebooks/: model_comparison, incidents, forecasts, weekly_report (jupyter lab notebooks/)
 State: {settings.dagster_home}, MLflow {redact(settings.mlflow_tracking_uri)}
 Total time {elapsed_text(time.perf_counter() - started)}""")
     return 0

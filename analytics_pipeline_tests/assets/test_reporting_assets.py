@@ -4,6 +4,7 @@ server; what they log, write and show; re-runs replace; the drift sensor asks fo
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +16,10 @@ from nbclient import NotebookClient
 
 from analytics_pipeline.assets.monitoring import drift_report
 from analytics_pipeline.assets.reporting import optimization_report
+from analytics_pipeline.core.forecasting.weekly import forecast_week
 from analytics_pipeline.core.lifecycle.candidate import register_candidate
+from analytics_pipeline.core.logs.windows import window_for_partition
+from analytics_pipeline.core.metrics.series import service_metrics
 from analytics_pipeline.core.lifecycle.registry import set_champion
 from analytics_pipeline.core.lifecycle.runs import configure
 from analytics_pipeline.core.monitoring.tracking import MONITORING_EXPERIMENT
@@ -31,6 +35,14 @@ from analytics_pipeline_tests.reporting_data import MIXED, START, WEEK, scenario
 
 RAW = dg.SourceAsset(key="raw_logs", io_manager_key="parquet_io_manager", partitions_def=weekly_partitions)
 SCORED = dg.SourceAsset(key="scored_logs", io_manager_key="parquet_io_manager", partitions_def=weekly_partitions)
+FORECASTS = dg.SourceAsset(key="forecasts", io_manager_key="parquet_io_manager", partitions_def=weekly_partitions)
+
+
+@pytest.fixture(scope="module")
+def week_forecasts():
+    """The scenario's window forecast once (the forecasts asset's own computation)."""
+    logs = scenario("log_mix").logs
+    return forecast_week(service_metrics(logs, *window_for_partition(WEEK)))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +57,7 @@ def champion():
 
 
 @pytest.fixture
-def storage(tmp_path, mongo_db, champion):
+def storage(tmp_path, mongo_db, champion, week_forecasts):
     """The window's raw_logs and scored_logs where the Parquet IO manager keeps them; the week's
     anomalies, alerts and incidents in MongoDB."""
     data = scenario("log_mix")
@@ -55,12 +67,14 @@ def storage(tmp_path, mongo_db, champion):
     for name, frame in (("raw_logs", data.logs), ("scored_logs", scored)):
         (tmp_path / name).mkdir()
         frame.to_parquet(tmp_path / name / f"{WEEK}.parquet", index=False)
+    (tmp_path / "forecasts").mkdir()
+    (tmp_path / "forecasts" / f"{WEEK}.pkl").write_bytes(pickle.dumps(week_forecasts))
     data.store(mongo_db)
     return tmp_path
 
 
 def _materialize(storage, instance, run_config=None):
-    return dg.materialize([RAW, SCORED, drift_report, optimization_report], partition_key=WEEK, instance=instance,
+    return dg.materialize([RAW, SCORED, FORECASTS, drift_report, optimization_report], partition_key=WEEK, instance=instance,
                           raise_on_error=False, run_config=run_config,
                           resources={"mongodb": MongoDBResource(), "mlflow_tracking": MLflowResource(),
                                      "parquet_io_manager": ParquetIOManager(base_dir=str(storage))})

@@ -4,6 +4,7 @@ CLI, with one line that names it (password redacted)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -74,6 +75,7 @@ def _materialize(timeout_ms: int = 10_000) -> subprocess.Popen:
 
 def _outcome(proc: subprocess.Popen) -> dict:
     out, err = proc.communicate(timeout=300)
+    proc.stderr_text = err
     assert proc.returncode == 0, err[-3000:]
     return json.loads(out.strip().splitlines()[-1])
 
@@ -114,18 +116,27 @@ def test_a_server_killed_mid_read_and_restarted_gives_the_undisturbed_result(own
     assert restarted.pid != server.pid and restarted.port == server.port
 
 
-def test_a_server_down_for_good_fails_with_one_line_naming_it(own_server, monkeypatch, capsys):
+def test_a_server_down_for_good_fails_with_one_line_naming_it(own_server, monkeypatch, capsys, caplog, tmp_path):
+    caplog.set_level(logging.DEBUG)
     server, data_dir = own_server
     secret_uri = server.uri.replace("mongodb://", "mongodb://ops:hunter2@")
     os.killpg(server.pid, signal.SIGKILL)
     monkeypatch.setenv("MONGODB_URI", secret_uri)
-    outcome = _outcome(_materialize(timeout_ms=300))
+    proc = _materialize(timeout_ms=300)
+    outcome = _outcome(proc)
     assert not outcome["success"] and outcome["retries"] == 3
     reason = next(line for line in outcome["failures"] if "MongoDB" in line)
     assert reason.strip().count("\n") == 0 and "cannot reach MongoDB at mongodb://ops:***@127.0.0.1" in reason, outcome
     assert "hunter2" not in json.dumps(outcome)
+    # Nor anywhere Dagster keeps the run: its event log (errors with their stacks), compute logs, storage.
+    for path in (tmp_path / "dagster_home").rglob("*"):
+        if path.is_file():
+            assert b"hunter2" not in path.read_bytes(), path
+    assert "hunter2" not in proc.stderr_text  # Dagster's console log lines of the run
     assert cli_main(["seed", "--days", "1", "--logs-per-minute", "1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: cannot reach MongoDB") and "hunter2" not in err
     assert cli_main(["--verbose", "seed", "--days", "1"]) == 2
-    assert "Traceback" in capsys.readouterr().err  # --verbose shows where
+    verbose = capsys.readouterr().err
+    assert "Traceback" in verbose and "hunter2" not in verbose  # --verbose shows where, still no password
+    assert caplog.records and "hunter2" not in caplog.text  # nor in any log record of this process

@@ -30,8 +30,10 @@ def test_demo_twice_seeds_once_and_duplicates_nothing(demo_env, capsys):
     assert "PROMOTED v1" in out and "Strongest anomaly of each kind" in out and "make mlflow-ui" in out
     # One line per step with its duration; Dagster's events and MLflow's notices go to the log file.
     for step in ("raw_logs", "log_features", "anomaly_model", "champion_model", "scored_logs", "anomalies",
-                 "alerts", "alert_clusters", "drift_report", "optimization_report"):
+                 "alerts", "alert_clusters", "service_metrics", "forecasts", "drift_report", "optimization_report"):
         assert re.search(rf"✓ {step} +\S.* \d+(\.\d)?s$", out, re.MULTILINE), step
+    # The report's summary carries the forecasts' capacity warnings (or says there are none).
+    assert re.search(r"^  Capacity: (no forecast likely to cross capacity|\S+ \S+ \d+% likely to cross)", out, re.M), out
     assert "DEBUG" not in out + err and "Downloading artifacts" not in out + err and "mlflow" not in err
     log_file = Path(re.search(r"Dagster event log: (\S+)", out).group(1))
     assert log_file.parent == Path(os.environ["DAGSTER_HOME"]) / "logs" and "STEP_SUCCESS" in log_file.read_text()

@@ -64,11 +64,14 @@ def decide(challenger: Mapping[str, Any], champion: Mapping[str, Any] | None,
         return GateDecision(better_f1 and auc_ok, why, "labelled", compared)
 
     dev_c = abs(rate - expected_rate) / expected_rate
-    dev_p = abs(float(champion.get("anomaly_rate", math.nan)) - expected_rate) / expected_rate
-    sep_c, sep_p = float(challenger["separation"]), float(champion.get("separation", 0.0))
-    stable = dev_c <= policy.rate_tolerance and (not math.isfinite(dev_p) or dev_c <= dev_p + 1e-12)
+    # A champion logged before a metric existed (or with a non-finite one) compares as "unknown".
+    rate_p, sep_p = _finite(champion, "anomaly_rate"), _finite(champion, "separation") or 0.0
+    dev_p = math.nan if rate_p is None else abs(rate_p - expected_rate) / expected_rate
+    sep_c = float(challenger["separation"])
+    # Exact comparisons: equal rates give bit-equal deviations, and a tie must not count as progress.
+    stable = dev_c <= policy.rate_tolerance and (not math.isfinite(dev_p) or dev_c <= dev_p)
     separated = sep_c >= sep_p * (1 - policy.separation_tolerance)
-    improves = dev_c < dev_p - 1e-12 or sep_c > sep_p + 1e-12 or not math.isfinite(dev_p)
+    improves = dev_c < dev_p or sep_c > sep_p or not math.isfinite(dev_p)
     why = (f"anomaly rate {rate:.4f} vs target {expected_rate:.4f} (deviation {dev_c:.2f} vs champion "
            f"{dev_p:.2f}); separation {sep_c:.3f} vs {sep_p:.3f}")
     return GateDecision(stable and separated and improves, why, "unlabelled", compared)

@@ -17,14 +17,11 @@ from pymongo.database import Database
 
 from analytics_pipeline.core.alerting.incidents import Incident
 from analytics_pipeline.core.alerting.store import ALERTS_COLLECTION, INCIDENTS_COLLECTION, read_alerts, read_incidents
+from analytics_pipeline.core.forecasting.weekly import CAPACITY_COLUMNS, PATTERN_COLUMNS
 from analytics_pipeline.core.logs.windows import week_bounds
 from analytics_pipeline.core.monitoring.drift import DriftReport
 from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, read_anomalies
 
-CAPACITY_COLUMNS = ("service", "metric", "threshold", "probability", "first_crossing", "forecast_peak", "current",
-                    "model")
-PATTERN_COLUMNS = ("service", "metric", "pattern", "direction", "slope_per_day", "p_value", "periodicity",
-                   "strength", "insight")
 _ANOMALY_FIELDS = ("log_id", "timestamp", "service", "anomaly_score", "severity", "anomaly_type", "message")
 # Retry and timeout lines: what clients do when a dependency is slow (system settings).
 RETRY_PATTERN = re.compile(r"\bretrying\b|\bretries\b|\battempt \d+/\d+", re.IGNORECASE)
@@ -63,8 +60,8 @@ class WeekEvidence:
     incidents: tuple[Incident, ...]  # the week's incidents, most urgent first (``alert_clusters``)
     drift: DriftReport | None = None
     gate: GateMetrics | None = None
-    capacity: pd.DataFrame | None = None  # issue 13's WeeklyForecasts.capacity (CAPACITY_COLUMNS)
-    patterns: pd.DataFrame | None = None  # issue 13's WeeklyForecasts.patterns (PATTERN_COLUMNS)
+    capacity: pd.DataFrame | None = None  # WeeklyForecasts.capacity (CAPACITY_COLUMNS)
+    patterns: pd.DataFrame | None = None  # WeeklyForecasts.patterns (PATTERN_COLUMNS)
     health: Mapping[str, Any] | None = None  # core.scoring.health.health_summary of the week
     # What the rules derive from the frames, computed once per evidence (service_figures, flagged_lines).
     _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

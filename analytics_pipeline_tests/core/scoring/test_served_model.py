@@ -17,6 +17,7 @@ from analytics_pipeline.cli import main as cli_main
 from analytics_pipeline.core.detection.pipelines import TrainingConfig
 from analytics_pipeline.core.lifecycle.runs import model_metadata
 from analytics_pipeline.core.registry_names import CHAMPION, MODEL_NAME
+from analytics_pipeline.core.scoring.detector import AnomalyDetector
 from analytics_pipeline.core.scoring.scorer import COLUMNS
 from analytics_pipeline.core.scoring.served_model import score_records_frame
 from analytics_pipeline.local.processes import (
@@ -99,6 +100,20 @@ def test_served_model_scores_real_log_records(served, champion_store):
         assert p["severity"] in ("normal", "low", "medium", "high", "critical")
         assert isinstance(p["is_anomaly"], bool) and p["error"] is None
     assert predictions[0]["log_id"] == records[0]["log_id"]
+
+
+def test_served_predictions_equal_the_same_records_scored_in_process(served, champion_store):
+    records = _records(champion_store["logs"], 200)
+    status, body = _post(f"{served}/invocations", {"dataframe_records": records})
+    assert status == 200, body
+    local = AnomalyDetector.from_registry(alias=CHAMPION, tracking_uri=champion_store["uri"]).detect_batch(records)
+    assert len(local) == len(body["predictions"]) == 200
+    for served_row, local_row in zip(body["predictions"], local):
+        assert served_row["log_id"] == local_row["log_id"]
+        assert served_row["anomaly_score"] == pytest.approx(local_row["anomaly_score"], abs=1e-9)
+        for key in ("is_anomaly", "severity", "anomaly_type"):
+            assert served_row[key] == local_row[key], key
+    assert len({round(row["anomaly_score"], 6) for row in local}) > 10  # real scores, not a constant
 
 
 def test_bad_records_get_a_readable_400_and_can_be_flagged_instead(served, champion_store):

@@ -1,0 +1,1 @@
+"""Per-service hourly time series from logs, and system metrics sampled with psutil."""
