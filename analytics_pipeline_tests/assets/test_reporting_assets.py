@@ -98,13 +98,16 @@ def test_drift_and_report_are_logged_written_and_replaced(storage, mongo_db):
     assert kinds == {"drift", "report"}
     drift_run = next(r for r in runs if r.data.tags["kind"] == "drift")
     assert drift_run.data.metrics["retraining_advised"] == 1.0 and f"effect.service_{MIXED}" in drift_run.data.metrics
-    assert report["recommendations"] >= 1 and "Retrain the detector" in report["summary"]
+    assert report["recommendations"] >= 1 and "Retrain the detector" in report["report"]
     html_path = Path(report["html_path"])
     assert html_path.is_file() and html_path.parent == get_settings().dagster_home / "reports"
     assert "## Recommendations" in report["report"]
     head, recs = read_report(mongo_db[REPORTS_COLLECTION], WEEK)
     assert head["html_path"] == str(html_path) and len(recs) == report["recommendations"]
-    assert recs[0]["category"] == "configuration_tuning" and recs[0]["evidence"]
+    retrain = next(r for r in recs if r["title"].startswith("Retrain the detector"))
+    assert retrain["category"] == "configuration_tuning" and retrain["evidence"]
+    # The scenario's forecasts reach the report: its capacity lines come from them.
+    assert any(line.startswith("Capacity: ") and "no forecasts" not in line for line in head["summary"])
     assert head["drift"]["verdict"] == "significant" and any("Drift:" in line for line in head["summary"])
 
     again = _materialize(storage, instance)

@@ -18,6 +18,9 @@ MIN_CROSSING_PROBABILITY = 0.5
 HEADROOM = 1.2          # recommended capacity: the forecast peak plus 20%
 TREND_P_VALUE = 0.01
 LATENCY_METRICS = ("latency_p50", "latency_p95", "latency_p99")
+# What more capacity (replicas, quota, hardware) relieves. An error-share SLO is a reliability
+# matter: its crossings show in the report's capacity lines, not as a scaling recommendation.
+SCALABLE_METRICS = ("volume", *LATENCY_METRICS, "cpu", "memory", "disk", "load", "processes", "net_in", "net_out")
 
 
 def capacity_scaling(week: WeekEvidence, config: OptimizationEngineConfig,
@@ -26,15 +29,17 @@ def capacity_scaling(week: WeekEvidence, config: OptimizationEngineConfig,
     capacity = forecast_frame(week.capacity, CAPACITY_COLUMNS, "capacity")
     horizon = pd.Timestamp(week.end) + timedelta(hours=config.prediction_horizon_hours)
     out = []
-    for row in capacity.itertuples():
+    for row in capacity[capacity["metric"].isin(SCALABLE_METRICS)].itertuples():
         crossing = pd.to_datetime(row.first_crossing, utc=True) if row.first_crossing is not None else pd.NaT
         if not row.probability >= MIN_CROSSING_PROBABILITY or pd.isna(crossing) or crossing > horizon:
             continue
+        already = math.isfinite(row.current) and row.current >= row.threshold
         target = row.forecast_peak * HEADROOM
         growth = 100.0 * (row.forecast_peak - row.current) / row.current if row.current else float("nan")
         out.append(make(
             week.partition, created, config, category="capacity_scaling", component=str(row.service),
-            title=f"Scale {row.service} before {row.metric} crosses capacity ({row.probability:.0%} by {crossing:%a %d %b})",
+            title=(f"Scale {row.service}: {row.metric} is already above capacity" if already else
+                   f"Scale {row.service} before {row.metric} crosses capacity ({row.probability:.0%} by {crossing:%a %d %b})"),
             description=f"The {row.model} forecast of {row.service} {row.metric} peaks at {row.forecast_peak:,.4g} against a "
                         f"capacity of {row.threshold:,.4g} (now {row.current:,.4g}); probability of crossing "
                         f"{row.probability:.0%}, first crossing expected {crossing:%Y-%m-%d %H:%M} UTC.",

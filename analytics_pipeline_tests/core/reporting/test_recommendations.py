@@ -87,6 +87,9 @@ def _forecasts(crossing: float, trend_p: float):
         {"service": "user-service", "metric": "volume", "threshold": 1000.0, "probability": 0.9,
          "first_crossing": pd.Timestamp(END) + timedelta(days=30), "forecast_peak": 1300.0, "current": 800.0,
          "model": "holt_winters"},  # beyond the 168 h horizon
+        {"service": "order-service", "metric": "error_share", "threshold": 0.05, "probability": 1.0,
+         "first_crossing": pd.Timestamp(END), "forecast_peak": 0.08, "current": 0.07,
+         "model": "seasonal_profile"},  # a reliability matter, not one more replicas fix
     ])
     patterns = pd.DataFrame([
         {"service": "payment-service", "metric": m, "pattern": "trending", "direction": "up", "slope_per_day": s,
@@ -102,11 +105,12 @@ def test_capacity_and_latency_trends_come_from_the_forecasts(mongo_db):
     report = build_report(_week(mongo_db, "calm", capacity=capacity, patterns=patterns))
     by_category = {r.category: r for r in report.recommendations}
     scale = by_category["capacity_scaling"]
+    assert [r.component for r in report.recommendations if r.category == "capacity_scaling"] == ["api-gateway"]
     assert scale.component == "api-gateway" and scale.confidence == pytest.approx(0.85)
     assert "P(crossing) 85%" in " ".join(scale.evidence) and "1,560" in scale.recommended_value
     perf = [r for r in report.recommendations if r.category == "performance_tuning"]
     assert [r.component for r in perf] == ["payment-service"] and "latency_p95" in perf[0].title
-    assert list(report.capacity_warnings["service"]) == ["user-service", "api-gateway"]  # most likely first
+    assert list(report.capacity_warnings["service"]) == ["order-service", "user-service", "api-gateway"]  # most likely first
     unlikely, flat = _forecasts(0.2, 0.3)
     quiet = recommend(_week(mongo_db, "calm", capacity=unlikely, patterns=flat))
     assert not [r for r in quiet if r.category in ("capacity_scaling", "performance_tuning")]
