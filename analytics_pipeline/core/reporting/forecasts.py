@@ -23,35 +23,60 @@ LATENCY_METRICS = ("latency_p50", "latency_p95", "latency_p99")
 SCALABLE_METRICS = ("volume", *LATENCY_METRICS, "cpu", "memory", "disk", "load", "processes", "net_in", "net_out")
 
 
-def capacity_scaling(week: WeekEvidence, config: OptimizationEngineConfig,
-                     created: datetime) -> list[OptimizationRecommendation]:
-    """A forecast likely (>= MIN_CROSSING_PROBABILITY) to cross capacity within the horizon."""
+def _likely_crossings(week: WeekEvidence, config: OptimizationEngineConfig) -> pd.DataFrame:
+    """Scalable series likely (>= MIN_CROSSING_PROBABILITY) to cross within the horizon, most likely first."""
     capacity = forecast_frame(week.capacity, CAPACITY_COLUMNS, "capacity")
     horizon = pd.Timestamp(week.end) + timedelta(hours=config.prediction_horizon_hours)
+    rows = capacity[capacity["metric"].isin(SCALABLE_METRICS)].copy()
+    rows["crossing"] = pd.to_datetime(rows["first_crossing"], utc=True)
+    rows = rows[(rows["probability"] >= MIN_CROSSING_PROBABILITY) & rows["crossing"].notna()
+                & (rows["crossing"] <= horizon)]
+    return rows.sort_values(["probability", "crossing"], ascending=[False, True])
+
+
+def _scaling_values(row: object) -> tuple[str, str, str]:
+    """(current value, recommended value, first step) for one crossing.
+
+    A latency objective is not itself a capacity: the lever is more replicas so that it holds.
+    For volume and host resources the new capacity covers the larger of the forecast peak and
+    the old capacity (a crossing the bands make likely while the mean stays below), plus headroom.
+    """
+    if row.metric in LATENCY_METRICS:
+        return (f"{row.metric} objective {row.threshold:,.0f} ms; forecast peak {row.forecast_peak:,.0f} ms",
+                f"{row.metric} under {row.threshold:,.0f} ms all week (more replicas or a faster dependency)",
+                f"Add {row.service} replicas (or fix its slowest dependency) before {row.crossing:%a %d %b}")
+    target = math.ceil(max(row.forecast_peak, row.threshold) * HEADROOM)
+    return (f"capacity {row.threshold:,.4g} {row.metric}",
+            f"capacity {target:,} {row.metric} (max(forecast peak, capacity) + {HEADROOM - 1:.0%})",
+            f"Add {row.service} replicas / quota to reach {target:,}")
+
+
+def capacity_scaling(week: WeekEvidence, config: OptimizationEngineConfig,
+                     created: datetime) -> list[OptimizationRecommendation]:
+    """One recommendation per service with a likely crossing: its most likely one, the others as evidence."""
     out = []
-    for row in capacity[capacity["metric"].isin(SCALABLE_METRICS)].itertuples():
-        crossing = pd.to_datetime(row.first_crossing, utc=True) if row.first_crossing is not None else pd.NaT
-        if not row.probability >= MIN_CROSSING_PROBABILITY or pd.isna(crossing) or crossing > horizon:
-            continue
+    for service, rows in _likely_crossings(week, config).groupby("service", sort=False):
+        row = next(rows.itertuples())
         already = math.isfinite(row.current) and row.current >= row.threshold
-        target = row.forecast_peak * HEADROOM
+        current, recommended, first_step = _scaling_values(row)
         growth = 100.0 * (row.forecast_peak - row.current) / row.current if row.current else float("nan")
+        also = [f"also {r.metric}: P(crossing {r.threshold:,.4g}) {r.probability:.0%}" for r in rows.iloc[1:].itertuples()]
         out.append(make(
-            week.partition, created, config, category="capacity_scaling", component=str(row.service),
-            title=(f"Scale {row.service}: {row.metric} is already above capacity" if already else
-                   f"Scale {row.service} before {row.metric} crosses capacity ({row.probability:.0%} by {crossing:%a %d %b})"),
-            description=f"The {row.model} forecast of {row.service} {row.metric} peaks at {row.forecast_peak:,.4g} against a "
-                        f"capacity of {row.threshold:,.4g} (now {row.current:,.4g}); probability of crossing "
-                        f"{row.probability:.0%}, first crossing expected {crossing:%Y-%m-%d %H:%M} UTC.",
-            current_value=f"capacity {row.threshold:,.4g} {row.metric}",
-            recommended_value=f"capacity {math.ceil(target):,} {row.metric} (forecast peak + {HEADROOM - 1:.0%})",
+            week.partition, created, config, category="capacity_scaling", component=str(service),
+            title=(f"Scale {service}: {row.metric} is already above {row.threshold:,.4g}" if already else
+                   f"Scale {service} before {row.metric} crosses {row.threshold:,.4g} "
+                   f"({row.probability:.0%} by {row.crossing:%a %d %b})"),
+            description=f"The {row.model} forecast of {service} {row.metric} peaks at {row.forecast_peak:,.4g} against "
+                        f"{row.threshold:,.4g} (now {row.current:,.4g}); with its calibrated bands the probability of "
+                        f"crossing is {row.probability:.0%}, first crossing expected {row.crossing:%Y-%m-%d %H:%M} UTC.",
+            current_value=current, recommended_value=recommended,
             expected_improvement=100.0 * row.probability, confidence=float(row.probability),
-            steps=(f"Add {row.service} replicas / quota to reach {math.ceil(target):,}",
-                   "Re-run the forecast after scaling; the crossing probability should drop"),
+            steps=(first_step, "Re-run the forecast after scaling; the crossing probability should drop"),
             effort="medium", risk="low",
-            evidence=(f"forecast peak {row.forecast_peak:,.4g} vs capacity {row.threshold:,.4g} ({row.model})",
-                      f"P(crossing) {row.probability:.0%}, first crossing {crossing:%Y-%m-%d %H:%M}",
-                      f"growth over the horizon {growth:+.0f}%" if math.isfinite(growth) else "no current level"),
+            evidence=(f"forecast peak {row.forecast_peak:,.4g} vs {row.threshold:,.4g} ({row.model})",
+                      f"P(crossing) {row.probability:.0%}, first crossing {row.crossing:%Y-%m-%d %H:%M}",
+                      f"growth over the horizon {growth:+.0f}%" if math.isfinite(growth) else "no current level",
+                      *also),
             metrics={"probability": row.probability, "forecast_peak": row.forecast_peak, "threshold": row.threshold,
                      "current": row.current}, key=str(row.metric)))
     return out

@@ -166,3 +166,15 @@ def test_a_rules_file_adds_recommendations_and_a_bad_one_is_named(mongo_db, tmp_
 def test_the_default_rules_file_loads():
     assert [r.name for r in load_rules()] == ["error-share"]
     assert START < END
+
+
+def test_a_latency_objective_likely_crossed_asks_for_replicas_once_per_service(mongo_db):
+    # A noisy service: its mean forecast stays far below the objective, its calibrated bands do not.
+    rows = [{"service": "search-service", "metric": m, "threshold": t, "probability": p,
+             "first_crossing": pd.Timestamp(END) + timedelta(days=1), "forecast_peak": 246.0, "current": 120.0,
+             "model": "seasonal_profile"} for m, t, p in (("latency_p95", 1000.0, 0.93), ("latency_p99", 2500.0, 0.91))]
+    recs = [r for r in recommend(_week(mongo_db, "calm", capacity=pd.DataFrame(rows)))
+            if r.category == "capacity_scaling"]
+    assert len(recs) == 1 and "latency_p95 crosses 1,000 (93%" in recs[0].title
+    assert recs[0].recommended_value.startswith("latency_p95 under 1,000 ms")
+    assert any(e.startswith("also latency_p99") for e in recs[0].evidence)
