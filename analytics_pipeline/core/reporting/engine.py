@@ -17,9 +17,8 @@ import pandas as pd
 from analytics_pipeline.core.alerting.incidents import Incident
 from analytics_pipeline.core.monitoring.drift import DriftReport
 from analytics_pipeline.core.reporting.detector import contamination, retraining
-from analytics_pipeline.core.reporting.evidence import (
-    CAPACITY_COLUMNS, WeekEvidence, forecast_frame, service_figures,
-)
+from analytics_pipeline.core.forecasting.weekly import CAPACITY_COLUMNS
+from analytics_pipeline.core.reporting.evidence import WeekEvidence, forecast_frame, service_figures
 from analytics_pipeline.core.reporting.forecasts import MIN_CROSSING_PROBABILITY, capacity_scaling, performance_tuning
 from analytics_pipeline.core.reporting.operations import alert_thresholds, resource_allocation, system_settings
 from analytics_pipeline.core.reporting.recommendations import (

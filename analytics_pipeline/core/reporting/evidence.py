@@ -17,7 +17,6 @@ from pymongo.database import Database
 
 from analytics_pipeline.core.alerting.incidents import Incident
 from analytics_pipeline.core.alerting.store import ALERTS_COLLECTION, INCIDENTS_COLLECTION, read_alerts, read_incidents
-from analytics_pipeline.core.forecasting.weekly import CAPACITY_COLUMNS, PATTERN_COLUMNS
 from analytics_pipeline.core.logs.windows import week_bounds
 from analytics_pipeline.core.monitoring.drift import DriftReport
 from analytics_pipeline.core.scoring.anomaly_store import ANOMALIES_COLLECTION, read_anomalies

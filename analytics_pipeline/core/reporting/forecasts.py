@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from analytics_pipeline.core.reporting.evidence import (
-    CAPACITY_COLUMNS, PATTERN_COLUMNS, WeekEvidence, forecast_frame, service_figures,
-)
+from analytics_pipeline.core.forecasting.weekly import CAPACITY_COLUMNS, PATTERN_COLUMNS
+from analytics_pipeline.core.reporting.evidence import WeekEvidence, forecast_frame, service_figures
 from analytics_pipeline.core.reporting.recommendations import (
     OptimizationEngineConfig, OptimizationRecommendation, make,
 )
