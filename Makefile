@@ -18,7 +18,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/analytics-pipeline demo
 
-test: $(STAMP)
+# The report's rendering test opens its HTML in headless Chromium: `browser` installs it when missing.
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 # Headless Chromium for the weekly report's rendering test (Debian package; needs root or sudo).
