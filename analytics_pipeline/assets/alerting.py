@@ -113,8 +113,8 @@ def alert_clusters(context: AssetExecutionContext, config: AlertClustersConfig, 
                      f"{len(report.incidents)} incidents (replaced {written.replaced})")
     top = report.incidents[0] if report.incidents else None
     return MaterializeResult(metadata={
-        "summary": f"{len(report.incidents)} incidents from {len(report.alerts):,} alerts "
-                   f"(compression {report.compression:.1%})",
+        "summary": f"{len(report.incidents)} incidents from {len(report.alerts):,} alerts" + (
+            f" (compression {report.compression:.1%})" if report.compression is not None else ""),
         "incidents": len(report.incidents), "week_anomalies": report.anomalies, "week_alerts": len(report.alerts),
         "alerts_in_incidents": report.alerts_in_incidents,
         **metadata.to_metadata({"compression": report.compression, "algorithm": settings.clustering_algorithm}),

@@ -35,10 +35,11 @@ def scored_logs(context: AssetExecutionContext, raw_logs: pd.DataFrame,
     stored = scored.copy()
     for col in _NESTED:
         stored[col] = stored[col].map(lambda v: json.dumps(v, default=str) if isinstance(v, (list, dict)) else None)
-    overall = health.get("overall", {})
+    score = health.get("overall", {}).get("health_score")
+    health_text = f"health {score:.0f}/100" if isinstance(score, (int, float)) else "no health score"
     return Output(stored, metadata={
         "summary": f"{len(scored):,} logs by champion v{champion.version}: {len(anomalies):,} anomalies "
-                   f"({len(anomalies) / max(len(scored), 1):.1%}), health {overall.get('health_score', float('nan')):.0f}/100",
+                   f"({len(anomalies) / max(len(scored), 1):.1%}), {health_text}",
         "dagster/row_count": len(scored),
         "model_version": int(champion.version),
         "anomalies": len(anomalies),

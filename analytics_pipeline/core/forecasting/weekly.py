@@ -5,11 +5,13 @@ rows, so what crosses the process boundary stays small.
 """
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
+from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 from analytics_pipeline.core.forecasting.anomalies import empty_anomalies, metric_anomalies
 from analytics_pipeline.core.forecasting.capacity import crossing
@@ -108,9 +110,15 @@ def forecast_week(metrics: pd.DataFrame, config: ForecastConfig | None = None,
     config, capacity = config or ForecastConfig(), capacity or CapacityConfig()
     series = series_by_key(metrics)
     jobs = min(config.n_jobs, max(len(series) // 4, 1))  # a process pool pays off from a few series
-    runner = Parallel(n_jobs=jobs, backend="loky") if jobs > 1 else None
-    tasks = [delayed(forecast_one)(s, m, values, config, capacity) for (s, m), values in series.items()]
-    results = runner(tasks) if runner else [fn(*args, **kwargs) for fn, args, kwargs in tasks]
+    keys, values = [s for s, _ in series], [m for _, m in series]
+    args = (keys, values, list(series.values()), repeat(config), repeat(capacity))
+    if jobs > 1:
+        # A pool that ends with the block: workers kept alive for reuse (joblib's loky) hold a
+        # Dagster step process at exit until they time out, five minutes later.
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            results = list(pool.map(forecast_one, *args))
+    else:
+        results = list(map(forecast_one, *args))
     forecasts = pd.concat([r["forecast"] for r in results], ignore_index=True) if results else pd.DataFrame(
         columns=["service", "metric", "timestamp", "mean", "model"])
     flagged = [r["anomalies"] for r in results if len(r["anomalies"])]
