@@ -32,8 +32,9 @@ from analytics_pipeline.synthetic.generator import generate_logs
 WEEK = "2026-11-08"
 START = datetime(2026, 11, 8, tzinfo=timezone.utc)
 END = START + timedelta(days=7)
-CAUSES = ("calm", "log_mix", "latency_shift", "noisy_service", "pool_exhaustion")
+CAUSES = ("calm", "log_mix", "latency_shift", "noisy_service", "pool_exhaustion", "growth")
 NOISY, MIXED, SLOW, POOLED = "search-service", "search-service", "payment-service", "order-service"
+RAMPED, CREEPING = "api-gateway", "user-service"  # the "growth" scenario: traffic and latency rising
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ def _with_cause(logs: pd.DataFrame, cause: str) -> pd.DataFrame:
         return causes.noisy_service(logs, START, NOISY)
     if cause == "pool_exhaustion":
         return causes.pool_exhaustion(logs, START, END, POOLED, episodes=5)
+    if cause == "growth":  # for two weeks: traffic up 10% of its usual a day, latency up 15% a day
+        ramped = causes.ramp_volume(logs, START - timedelta(days=14), RAMPED, per_day=0.1)
+        return causes.creep_latency(ramped, START - timedelta(days=14), CREEPING, per_day=0.15)
     return logs
 
 

@@ -51,6 +51,19 @@ def creep_latency(frame: pd.DataFrame, start: datetime, service: str, per_day: f
     return out
 
 
+def ramp_volume(frame: pd.DataFrame, start: datetime, service: str, per_day: float, seed: int = 0) -> pd.DataFrame:
+    """``service`` logs more each day from ``start`` on (``per_day`` more of its usual volume per
+    day, as copies of its own lines a few seconds apart): traffic growing towards capacity."""
+    rng = np.random.default_rng(seed)
+    rows = np.flatnonzero(_after(frame, start, service))
+    days = ((frame["timestamp"].iloc[rows] - pd.Timestamp(start)).dt.total_seconds() / 86_400).to_numpy()
+    copies = rng.poisson(per_day * days)
+    extra = frame.iloc[np.repeat(rows, copies)].copy()
+    extra["timestamp"] = extra["timestamp"] + pd.to_timedelta(rng.uniform(-30, 30, len(extra)), unit="s").floor("ms")
+    extra["log_id"] = [f"ramp-{seed}-{i}" for i in range(len(extra))]
+    return _ordered(pd.concat([frame, extra[extra["timestamp"] >= pd.Timestamp(start)]], ignore_index=True))
+
+
 def noisy_service(frame: pd.DataFrame, start: datetime, service: str, share: float = 0.05, factor: float = 30.0,
                   seed: int = 0) -> pd.DataFrame:
     """A random ``share`` of ``service``'s logs from ``start`` on, scattered over the time, take

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+from scipy import stats
 from statsmodels.tsa.ar_model import AutoReg
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 from statsmodels.tsa.seasonal import MSTL
@@ -68,6 +69,29 @@ def seasonal_profile(y: np.ndarray, horizon: int, period: int, weekly: int | Non
     return ModelForecast(mean, np.full(horizon, sigma), fitted)
 
 
+def profile_trend(y: np.ndarray, horizon: int, period: int, weekly: int | None = None,
+                  params: Any = None) -> ModelForecast:
+    """The daily shape (median of each position around its day's mean, last two weeks) on a
+    straight line through the daily means (Theil-Sen: incident days do not bend it). Traffic
+    growing towards capacity is carried forward as growth, which the season-only candidates
+    cannot do; the backtest picks it only where a trend held out of sample."""
+    days = min(len(y) // period, 14)
+    if days < 3:
+        return seasonal_profile(y, horizon, period, weekly, params)
+    recent = y[len(y) - days * period:].reshape(days, period)
+    day_means = recent.mean(axis=1)
+    slope, intercept, _, _ = stats.theilslopes(day_means, np.arange(days))
+    shape = np.median(recent - day_means[:, None], axis=0)
+    # Each step's position in days, measured from the middle of the first recent day.
+    position = (np.arange(horizon) - (period - 1) / 2) / period + days
+    mean = intercept + slope * position + np.resize(shape, horizon)
+    fitted = np.full(len(y), np.nan)
+    past = (np.arange(days * period) - (period - 1) / 2) / period
+    fitted[len(y) - days * period:] = intercept + slope * past + np.tile(shape, days)
+    sigma = _residual_sigma(y - fitted) * np.sqrt(1 + 1 / days)
+    return ModelForecast(mean, np.full(horizon, sigma), fitted)
+
+
 def holt_winters(y: np.ndarray, horizon: int, period: int, weekly: int | None = None,
                  params: Any = None) -> ModelForecast:
     """Holt-Winters with an additive daily season and no trend, ETS(A,N,A) (heuristic initial
@@ -111,6 +135,7 @@ BASELINE = "seasonal_naive"
 CANDIDATES: dict[str, Forecaster] = {
     BASELINE: seasonal_naive,
     "seasonal_profile": seasonal_profile,
+    "profile_trend": profile_trend,
     "holt_winters": holt_winters,
     "mstl_ar": mstl_ar,
 }

@@ -5,13 +5,12 @@ rows, so what crosses the process boundary stays small.
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
+from joblib.externals.loky import ProcessPoolExecutor
 
 from analytics_pipeline.core.forecasting.anomalies import empty_anomalies, metric_anomalies
 from analytics_pipeline.core.forecasting.capacity import crossing
@@ -113,9 +112,10 @@ def forecast_week(metrics: pd.DataFrame, config: ForecastConfig | None = None,
     keys, values = [s for s, _ in series], [m for _, m in series]
     args = (keys, values, list(series.values()), repeat(config), repeat(capacity))
     if jobs > 1:
-        # A pool that ends with the block: workers kept alive for reuse (joblib's loky) hold a
-        # Dagster step process at exit until they time out, five minutes later.
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        # loky's processes (no `if __name__ == "__main__"` needed in scripts), in a pool that ends
+        # with the block: joblib's reusable pool keeps its workers alive, and they held a Dagster
+        # step process at exit until they timed out, five minutes later.
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(forecast_one, *args))
     else:
         results = list(map(forecast_one, *args))

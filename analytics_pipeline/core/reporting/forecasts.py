@@ -14,6 +14,10 @@ from analytics_pipeline.core.reporting.recommendations import (
 )
 
 MIN_CROSSING_PROBABILITY = 0.5
+# The expected level must come near the capacity too: a crossing that only the bands' tails make
+# likely (a heavy-tailed series with incident hours) is incident risk, which replicas do not fix;
+# the report's capacity lines still show it.
+NEAR_CAPACITY = 0.8
 HEADROOM = 1.2          # recommended capacity: the forecast peak plus 20%
 TREND_P_VALUE = 0.01
 LATENCY_METRICS = ("latency_p50", "latency_p95", "latency_p99")
@@ -23,13 +27,15 @@ SCALABLE_METRICS = ("volume", *LATENCY_METRICS, "cpu", "memory", "disk", "load",
 
 
 def _likely_crossings(week: WeekEvidence, config: OptimizationEngineConfig) -> pd.DataFrame:
-    """Scalable series likely (>= MIN_CROSSING_PROBABILITY) to cross within the horizon, most likely first."""
+    """Scalable series likely (>= MIN_CROSSING_PROBABILITY) to cross within the horizon, whose
+    expected level comes near the capacity (NEAR_CAPACITY), most likely first."""
     capacity = forecast_frame(week.capacity, CAPACITY_COLUMNS, "capacity")
     horizon = pd.Timestamp(week.end) + timedelta(hours=config.prediction_horizon_hours)
     rows = capacity[capacity["metric"].isin(SCALABLE_METRICS)].copy()
     rows["crossing"] = pd.to_datetime(rows["first_crossing"], utc=True)
     rows = rows[(rows["probability"] >= MIN_CROSSING_PROBABILITY) & rows["crossing"].notna()
-                & (rows["crossing"] <= horizon)]
+                & (rows["crossing"] <= horizon)
+                & ((rows["forecast_peak"] >= NEAR_CAPACITY * rows["threshold"]) | (rows["current"] >= rows["threshold"]))]
     return rows.sort_values(["probability", "crossing"], ascending=[False, True])
 
 
@@ -102,9 +108,11 @@ def performance_tuning(week: WeekEvidence, config: OptimizationEngineConfig,
                         f"at this week's level of {level:.0f} ms that is {growth:+.0f}% a week. {row.insight}",
             current_value=f"{row.metric} {level:.0f} ms, {row.slope_per_day:+.2f} ms/day",
             recommended_value=f"{row.metric} back to a flat trend at <= {level:.0f} ms",
-            # 1 - p alone overstates it: a weak (noisy) trend can be significant on hourly points.
+            # 1 - p alone overstates it: a weak trend can be significant on many points, so the
+            # confidence also grows with the effect (the week's growth as a share of the level).
+            # (The pattern's `strength` is its seasonality's, which says nothing of the trend.)
             expected_improvement=growth,
-            confidence=min(0.95, (1.0 - float(row.p_value)) * (0.5 + 0.5 * float(row.strength))),
+            confidence=min(0.95, (1.0 - float(row.p_value)) * min(1.0, 0.5 + max(growth, 0.0) / 100)),
             steps=(f"Profile {row.service}'s slow requests (memory growth, slow queries, lock contention)",
                    "Roll back or fix the change that started the trend", "Confirm the trend is flat next week"),
             effort="medium", risk="low",
