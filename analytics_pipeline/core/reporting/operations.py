@@ -113,7 +113,8 @@ def _best_policy(scores: np.ndarray, counts: np.ndarray, noise: np.ndarray,
     KEEP_INCIDENT_LOGS of the logs in actionable-incident alerts: a higher score floor (a severity
     band's edge), a minimum count of anomalies per alert, or paging only for alerts that join an
     incident of a minimum size (``incident_size``: the largest incident holding the alert, 0 for
-    none). Returns (policy, kept share, suppressed, noise suppressed), or None."""
+    none). Never one that suppresses every alert; without actionable incidents, only a score
+    floor. Returns (policy, kept share, suppressed, noise suppressed), or None."""
     incident_logs = counts[~noise].sum()
     policies = [(f"above anomaly score {t:.2f}", scores > t) for t in BANDS[1:]]
     policies += [(f"when an alert holds at least {k} anomalies", counts >= k) for k in (2, 3, 5)]
@@ -121,6 +122,10 @@ def _best_policy(scores: np.ndarray, counts: np.ndarray, noise: np.ndarray,
                   incident_size >= k) for k in (3, 5, 10)]
     best = None
     for policy, fires in policies:
+        # A policy that silences the service is muting it, not a threshold; and with no actionable
+        # incident to backtest against, only a score floor, which keeps the strongest alerts paging.
+        if not fires.any() or (not incident_logs and not policy.startswith("above anomaly score")):
+            continue
         kept = counts[~noise & fires].sum() / incident_logs if incident_logs else 1.0
         suppressed, noise_suppressed = int(np.sum(~fires)), int(np.sum(noise & ~fires))
         if kept >= KEEP_INCIDENT_LOGS and noise_suppressed > 0 and (best is None or suppressed > best[2]):
