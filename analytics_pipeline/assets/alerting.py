@@ -59,7 +59,7 @@ class AlertClustersConfig(Config):
         try:
             return AlertIntelligenceConfig(**self.model_dump())
         except ValueError as exc:
-            raise Failure(description=f"bad alert_clusters configuration: {exc}") from None
+            raise Failure(description=f"bad alert_clusters configuration: {exc}", allow_retries=False) from None
 
 
 def _in_week(frame: pd.DataFrame, column: str, partition: str) -> pd.Series:

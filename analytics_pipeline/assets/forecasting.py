@@ -46,7 +46,7 @@ class ForecastsConfig(Config):
                     CapacityConfig(thresholds=dict(self.thresholds), volume_headroom=self.volume_headroom,
                                    warn_probability=self.warn_probability, anomaly_level=self.anomaly_level))
         except ValueError as exc:
-            raise Failure(description=f"bad forecasts configuration: {exc}") from None
+            raise Failure(description=f"bad forecasts configuration: {exc}", allow_retries=False) from None
 
 
 def _plots(week: WeeklyForecasts, metrics: pd.DataFrame, count: int) -> dict[str, bytes]:

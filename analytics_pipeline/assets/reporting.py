@@ -47,7 +47,7 @@ class OptimizationReportConfig(Config):
             return OptimizationEngineConfig(**{**self.model_dump(exclude={"rules_file"}),
                                                "enabled_categories": tuple(self.enabled_categories)})
         except ValueError as exc:
-            raise Failure(description=f"bad optimization_report configuration: {exc}") from None
+            raise Failure(description=f"bad optimization_report configuration: {exc}", allow_retries=False) from None
 
 
 def report_html_path(partition: str) -> Path:
@@ -70,8 +70,8 @@ def optimization_report(context: AssetExecutionContext, config: OptimizationRepo
     html_path = report_html_path(partition)
     try:
         rendered = render_week(week, engine, Path(config.rules_file) if config.rules_file else None, html_path)
-    except (RulesFileError, ValueError) as exc:
-        raise Failure(description=str(exc)) from None
+    except (RulesFileError, ValueError) as exc:  # a bad rules file: retrying cannot fix it
+        raise Failure(description=str(exc), allow_retries=False) from None
     report = rendered.report
     write_html(rendered.html, html_path)
     run_id = log_run("report", partition, {"recommendations": float(len(report.recommendations)),

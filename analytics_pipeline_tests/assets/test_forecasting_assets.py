@@ -106,6 +106,8 @@ def test_bad_thresholds_fail_the_step_clearly(storage):
     assert not bad.success
     failure = next(e for e in bad.all_events if e.event_type_value == "STEP_FAILURE")
     assert "bad forecasts configuration: thresholds must be numbers" in str(failure.event_specific_data.error)
+    # A bad setting is not a transient fault: the MongoDB retry policy does not run it again.
+    assert not [e for e in bad.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
 def test_the_weekly_job_includes_forecasting():
