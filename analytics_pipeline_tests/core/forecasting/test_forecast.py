@@ -106,6 +106,25 @@ def test_metric_anomalies_flag_a_spike_with_its_band():
     assert len(flagged) <= 6  # 99.8% band: about 2 normal points in 1,000
 
 
+def test_the_band_narrows_in_a_calm_stretch_of_a_series_with_noisy_ones():
+    # A week of heavy noise inflates the series' sigma; a drop of 20 in a calm stretch (noise 1)
+    # is an anomaly there, the same drop in the noisy week is not.
+    rng = np.random.default_rng(3)
+    noise = np.where((np.arange(720) >= 120) & (np.arange(720) < 300), 15.0, 1.0)
+    values = 100 + 30 * np.sin(2 * np.pi * np.arange(720) / 24) + rng.normal(0, 1, 720) * noise
+    values[600] -= 20
+    values[200] -= 20
+    flagged = set(metric_anomalies(_hourly(values))["timestamp"])
+    at = lambda hour: pd.Timestamp("2026-10-01", tz="UTC") + pd.Timedelta(hours=hour)  # noqa: E731
+    assert at(600) in flagged and at(200) not in flagged
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_default_band_flags_few_normal_points(seed):
+    flagged = metric_anomalies(_hourly(_seasonal(720, seed=seed)))
+    assert len(flagged) <= 5  # 99.8%: about 1.4 expected in 720 Gaussian points
+
+
 def test_crossing_probability_follows_the_distribution_not_the_mean():
     stamps = pd.date_range("2026-11-01", periods=100, freq="h", tz="UTC")
     frame = pd.DataFrame({"timestamp": stamps, "mean": np.linspace(0, 100, 100)})
