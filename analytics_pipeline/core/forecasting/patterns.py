@@ -1,9 +1,13 @@
 """Patterns of a series: stable, trending (direction, significance) or volatile; the detected
 periodicity with its strength; and plain-language insights.
 
-Rule (docs/forecasting.md): on daily means, a least-squares slope whose p-value is under
-``alpha`` and whose change over the window is at least ``min_change`` of the mean level is
-``trending``; otherwise, a series whose residual (after its daily/weekly profile) has a robust
+Rule (docs/forecasting.md): on daily means, a trend is either one least-squares line over the
+window or a line from a start day on, flat before it (the start that fits best; its p-value is
+multiplied by the number of start days tried, Bonferroni, and a line through the days from the
+start on must be significant too, which a step is not); the more significant of the two counts.
+A p-value under ``alpha`` and a change since the start of at least ``min_change`` of the mean
+level is ``trending``: a ramp that began four days ago is found and dated, not averaged away
+over the month. Otherwise, a series whose residual (after its daily/weekly profile) has a robust
 coefficient of variation above ``volatile_cv`` is ``volatile``; otherwise ``stable``. Seasonal
 strength is Hyndman's ``max(0, 1 - var(remainder) / var(season + remainder))`` of the hour-of-day
 (and hour-of-week) profile; a periodicity counts from ``min_strength``.
@@ -19,6 +23,7 @@ from scipy import stats
 from analytics_pipeline.core.forecasting.regular import RegularSeries
 
 ALPHA, MIN_CHANGE, VOLATILE_CV, MIN_STRENGTH = 0.01, 0.10, 0.5, 0.3
+MIN_TREND_DAYS = 4  # daily means from a trend's start on: fewer cannot tell a ramp from a bad day
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,43 @@ class Pattern:
     p_value: float
     periodicity: str           # daily | weekly | none
     strength: float
-    since: pd.Timestamp | None  # where a trend starts (the extreme daily mean it moves away from)
+    since: pd.Timestamp | None  # where a trend starts (see :func:`fit_trend`)
+
+
+@dataclass(frozen=True)
+class Trend:
+    slope_per_day: float
+    p_value: float   # corrected for the choice of the start day
+    start: int       # index of the daily mean the trend starts from (0: the whole window)
+
+
+def fit_trend(days: np.ndarray) -> Trend:
+    """The trend of daily means: one line over the window, or "flat, then a line" from the start
+    day that fits best, whichever is more significant (see the module docstring)."""
+    n = len(days)
+    if n < 3:
+        return Trend(0.0, 1.0, 0)
+    x = np.arange(n, dtype=float)
+    whole = stats.linregress(x, days)
+    starts = range(1, max(n - MIN_TREND_DAYS + 1, 1))
+    best: tuple[float, float, float, int] | None = None  # (sse, slope, p, start)
+    for start in starts:
+        hinge = np.maximum(x - start, 0.0)
+        fit = stats.linregress(hinge, days)
+        sse = float(np.sum((days - fit.intercept - fit.slope * hinge) ** 2))
+        if best is None or sse < best[0] - 1e-12 * max(best[0], 1.0):
+            best = (sse, float(fit.slope), float(fit.pvalue), start)
+    p_whole = float(whole.pvalue) if np.isfinite(whole.pvalue) else 1.0
+    if best is None:
+        return Trend(float(whole.slope), p_whole, 0)
+    _, slope, p_hinge, start = best
+    # A step (flat, then one high day) also fits a late hinge; a ramp is a line from its start on.
+    segment = float(stats.linregress(x[start:], days[start:]).pvalue)
+    p_hinge = max(p_hinge * len(starts), segment)
+    p_hinge = min(1.0, p_hinge) if np.isfinite(p_hinge) else 1.0
+    if p_hinge < p_whole:
+        return Trend(slope, p_hinge, start)
+    return Trend(float(whole.slope), p_whole, 0)
 
 
 def _strength(values: pd.Series, key: np.ndarray) -> float:
@@ -55,17 +96,14 @@ def detect_pattern(reg: RegularSeries) -> Pattern:
     periodicity, strength = ("weekly", weekly_strength) if weekly_strength >= max(MIN_STRENGTH, daily_strength + 0.1) \
         else ("daily", daily_strength) if daily_strength >= MIN_STRENGTH else ("none", max(daily_strength, weekly_strength))
     days = observed.groupby(observed.index.floor("D")).mean()
-    if len(days) >= 3:
-        x = (days.index - days.index[0]) / pd.Timedelta(days=1)
-        fit = stats.linregress(np.asarray(x, dtype=float), days.to_numpy(dtype=float))
-        slope, p_value = float(fit.slope), float(fit.pvalue)
-    else:
-        slope, p_value = 0.0, 1.0
+    trend = fit_trend(days.to_numpy(dtype=float))
+    slope, p_value = trend.slope_per_day, trend.p_value
     level = float(np.abs(observed).mean()) or 1.0
-    change = abs(slope) * max(len(days) - 1, 1) / level
+    change = abs(slope) * max(len(days) - 1 - trend.start, 1) / level
     if p_value < ALPHA and change >= MIN_CHANGE:
         direction = "up" if slope > 0 else "down"
-        since = days.idxmin() if direction == "up" else days.idxmax()
+        # A whole-window trend starts at its extreme daily mean (the first day may be a noisy one).
+        since = days.index[trend.start] if trend.start else days.idxmin() if direction == "up" else days.idxmax()
         return Pattern("trending", direction, slope, p_value, periodicity, strength, since)
     profile = values.groupby(np.asarray(values.index.hour)).transform("mean") if reg.period > 1 else observed.mean()
     residual = (values - profile).dropna()

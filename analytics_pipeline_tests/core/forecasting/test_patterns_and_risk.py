@@ -27,6 +27,25 @@ def test_a_rising_error_share_is_trending_up_with_a_significant_slope_and_says_s
     assert text.startswith("api error share rising 0.4 points a day since") and "next peak" in text
 
 
+def test_a_ramp_that_began_days_ago_is_found_and_dated_not_averaged_over_the_month():
+    # Flat traffic for 25 days, then 8% more a day: over the month a gentle slope, in fact a ramp.
+    rng = np.random.default_rng(2)
+    t = np.arange(720)
+    ramp = np.maximum(t / 24 - 25, 0) * 0.08 * 1000
+    values = 1000 + 300 * np.sin(2 * np.pi * t / 24) + ramp + rng.normal(0, 40, 720)
+    pattern = detect_pattern(regularize(_series(values)))
+    assert (pattern.pattern, pattern.direction) == ("trending", "up")
+    assert abs(pattern.slope_per_day - 80) < 15
+    assert abs(pattern.since - INDEX[0] - pd.Timedelta(days=25)) <= pd.Timedelta(days=1)
+
+
+def test_one_bad_day_at_the_end_is_not_a_trend():
+    rng = np.random.default_rng(4)
+    values = 100 + rng.normal(0, 5, 720)
+    values[-24:] += 30
+    assert detect_pattern(regularize(_series(values))).pattern != "trending"
+
+
 def test_daily_cycles_are_found_and_noise_is_volatile_not_trending():
     rng = np.random.default_rng(1)
     t = np.arange(720)
