@@ -8,6 +8,7 @@ import argparse
 import importlib
 import os
 import platform
+import re
 import sys
 import traceback
 from datetime import datetime, timezone
@@ -54,6 +55,23 @@ def render(sections: dict[str, list[Figure] | str], quick: bool) -> str:
     return "\n".join(lines)
 
 
+def _sections(text: str) -> tuple[str, dict[str, str]]:
+    """The text before the first ``## `` heading, and each section's text by its name."""
+    head, *parts = re.split(r"(?m)^(?=## )", text)
+    return head, {part.splitlines()[0][3:].strip(): part.rstrip() + "\n\n" for part in parts}
+
+
+def merge(previous: str, partial: str) -> str:
+    """``previous`` with the sections of ``partial`` replaced (or added in name order), each dated."""
+    head, old = _sections(previous)
+    stamp = f"_Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC (`bench/run.py --only`); machine: {machine()}._"
+    _, new = _sections(partial)
+    for name, body in new.items():
+        heading, rest = body.split("\n", 1)
+        old[name] = f"{heading}\n{stamp}\n{rest}"
+    return head + "".join(old[name] for name in sorted(old))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
@@ -76,7 +94,11 @@ def main() -> int:
             failed = True
             sections[name.removeprefix("bench_")] = "FAILED:\n" + traceback.format_exc()
             traceback.print_exc()
-    Path(args.output).write_text(render(sections, args.quick) + "\n")
+    output = Path(args.output)
+    text = render(sections, args.quick)
+    if args.only and output.exists():  # a partial run updates its sections and keeps the others
+        text = merge(output.read_text(), text)
+    output.write_text(text.rstrip() + "\n")
     print(f"wrote {args.output}")
     return 1 if failed else 0
 
