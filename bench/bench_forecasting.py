@@ -174,7 +174,7 @@ def risk_figures(per_seed: list[pd.DataFrame]) -> list[Figure]:
     """Per service, the risk from the first 30 days against a metric anomaly in the next 7. The
     reference a forecaster could have used is the fleet's rate in the same 30 days (known in
     advance); the judged weeks' own rate is shown too, but only hindsight knows it."""
-    probability, fleet, outcome = [], [], []
+    probability, fixed, fleet, outcome = [], [], [], []
     for metrics in per_seed:
         cut = START + timedelta(days=30)
         flagged = []
@@ -186,14 +186,17 @@ def risk_figures(per_seed: list[pd.DataFrame]) -> list[Figure]:
         history = flags[flags["timestamp"] < cut]
         risk = anomaly_risk(history, services, START, cut)
         probability += risk["anomaly_probability"].tolist()
+        fixed += anomaly_risk(history, services, START, cut, prior_weeks=4.0)["anomaly_probability"].tolist()
         fleet += anomaly_risk(history, services, START, cut, prior_weeks=1e9)["anomaly_probability"].tolist()
         later = set(flags[flags["timestamp"] >= cut]["service"])
         outcome += [s in later for s in services]
     brier, hindsight = brier_score(np.array(probability), np.array(outcome))
     reference, _ = brier_score(np.array(fleet), np.array(outcome))
-    return [Figure("anomaly risk Brier score (synthetic, next week)", brier, "", f"< the fleet rate's ({reference:.3f})",
+    fixed_brier, _ = brier_score(np.array(fixed), np.array(outcome))
+    return [Figure("anomaly risk Brier score (synthetic, next week)", brier, "", f"< the fleet rate's ({reference:.4f})",
                    brier < reference, f"{len(outcome)} service-weeks; mean risk {np.mean(probability):.2f}, observed "
-                   f"rate {np.mean(outcome):.2f}"),
+                   f"rate {np.mean(outcome):.2f}; the prior's weight is estimated from the fleet (empirical Bayes)"),
+            Figure("anomaly risk Brier score with a fixed prior of 4 weeks (peer)", fixed_brier, ""),
             Figure("anomaly risk Brier score of the fleet's rate in the 30 days (known in advance)", reference, ""),
             Figure("anomaly risk Brier score of the judged weeks' own rate (hindsight)", hindsight, "")]
 

@@ -66,3 +66,22 @@ def test_anomaly_risk_follows_how_often_a_service_had_anomalies():
     assert p["noisy"] > 0.85 and p["noisy"] > p["rare"] > p["quiet"] > 0 and p.between(0, 1).all()
     assert anomaly_risk(every_day.iloc[:0], ["a"], start, end)["anomaly_probability"].tolist() == [0.0]
     assert brier_score(np.array([1.0, 0.0]), np.array([1, 0])) == (0.0, 0.25)
+
+
+def test_anomaly_risk_gives_the_fleet_rate_when_services_differ_only_by_chance():
+    # Twenty services with the same 5% daily chance of an anomaly: their 30-day rates differ by
+    # sampling noise alone, and a service's own rate would only add that noise to its forecast.
+    # Over 20 such fleets, the estimated shrinkage removes most of the spread (a fixed prior of
+    # 4 weeks keeps about half of it).
+    start, end = pd.Timestamp("2026-10-01", tz="UTC"), pd.Timestamp("2026-10-31", tz="UTC")
+    days = pd.date_range(start, end, freq="D", inclusive="left")
+    services = [f"s{i}" for i in range(20)]
+    kept = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        flags = pd.DataFrame([{"service": s, "timestamp": d} for s in services for d in days if rng.random() < 0.05])
+        own = anomaly_risk(flags, services, start, end, prior_weeks=0.0)["anomaly_probability"]
+        risk = anomaly_risk(flags, services, start, end)["anomaly_probability"]
+        assert own.std() > 0.1 and abs(risk.mean() - own.mean()) < 0.01
+        kept.append(risk.std() / own.std())
+    assert np.median(kept) < 0.25, kept
