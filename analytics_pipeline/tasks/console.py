@@ -92,7 +92,8 @@ class StepLines:
         """A progress bar (count, elapsed, time left); yields ``advance(n)``."""
         columns = [TextColumn(f"    {description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("left"), TimeRemainingColumn()]
-        with Progress(*columns, console=self.console, transient=True) as bar:
+        # Off when stdout is a file or a pipe: there a bar only leaves blank lines behind.
+        with Progress(*columns, console=self.console, transient=True, disable=not self.console.is_terminal) as bar:
             task = bar.add_task(description, total=total)
             yield lambda n: bar.advance(task, n)
 

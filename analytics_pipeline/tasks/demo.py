@@ -51,13 +51,13 @@ def print_week(console: Console, db: Any, partition: str) -> None:
 
 
 def print_report(console: Console, db: Any, partition: str) -> None:
-    """The weekly report's summary: health, incidents, capacity, drift, top recommendations, HTML path."""
+    """The weekly report in brief: health, capacity, drift, top recommendations, HTML path."""
     head, _ = read_report(db[REPORTS_COLLECTION], partition)
     if head is None:
         console.print(f"\nNo weekly report for {partition} (optimization_report did not run).")
         return
     console.print(f"\nWeekly report {partition}:")
-    for line in head.get("summary", []):
+    for line in head.get("brief") or head.get("summary", []):
         console.print(f"  {line}", markup=False, highlight=False)
     console.print(f"  HTML report: {head.get('html_path')}  (analytics-pipeline report --output report.html)")
 
@@ -88,10 +88,8 @@ def run_demo(partition: str | None = None, logs_per_minute: float = 5.0) -> int:
     print_week(console, logs.database, partition)
     print_report(console, logs.database, partition)
     console.print(f"""
-Next: make ui (Dagster UI, http://127.0.0.1:3000: asset graph, this run, other weeks)
-      make mlflow-ui (http://127.0.0.1:5000: compare runs; model "log-anomaly-detector", its versions and aliases;
-                 experiment "forecasts": backtest skill per week)
-      notebooks/: model_comparison, incidents, forecasts, weekly_report (jupyter lab notebooks/)
+Next: make ui (Dagster, http://127.0.0.1:3000) · make mlflow-ui (MLflow, http://127.0.0.1:5000: runs, model versions,
+      the "forecasts" experiment) · jupyter lab notebooks/ (model_comparison, incidents, forecasts, weekly_report)
 State: {settings.dagster_home}, MLflow {redact(settings.mlflow_tracking_uri)}
 Total time {elapsed_text(time.perf_counter() - started)}""")
     return 0

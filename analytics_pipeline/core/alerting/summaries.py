@@ -47,19 +47,24 @@ def summary_line(anomalies: int, incidents: int, alerts: int) -> str:
     return f"{anomalies:,} anomalies -> {alerts:,} alerts -> {incidents:,} incidents ({compression})"
 
 
-def incident_lines(incidents: Sequence[Incident], limit: int = 5) -> list[str]:
-    """The most urgent incidents in a few lines each: priority, start, duration, type, root
-    cause, services, impact and the strongest evidence (for the CLI and ``make demo``)."""
+def incident_lines(incidents: Sequence[Incident], limit: int = 5, detail: bool = True) -> list[str]:
+    """The most urgent incidents: priority, start, duration, type, root cause and id, then the
+    services and the strongest evidence; with ``detail`` (the CLI) also the escalation and the
+    impact, each on its own line (``make demo`` keeps to two lines an incident)."""
     lines = []
     for i in incidents[:limit]:
         lines.append(f"  {i.priority} {i.priority_score:>5.1f}  {i.first_alert_time:%Y-%m-%d %H:%M}  "
                      f"{duration_text(i.duration_minutes):>7}  {i.cluster_type:<14} root cause {i.root_cause} "
                      f"(confidence {i.confidence:.2f})  [{i.cluster_id}]")
+        top = i.root_cause_candidates[0] if i.root_cause_candidates else None
+        why = f"why: {shorten('; '.join(top.evidence), 160 if detail else 100)}" if top is not None else ""
+        if not detail:
+            lines.append(f"      {', '.join(i.services)}" + (f"; {why}" if why else ""))
+            continue
         lines.append(f"      services: {', '.join(i.services)}; escalation: {i.escalation.notify}")
         lines.append(f"      {i.impact_assessment}")
-        top = i.root_cause_candidates[0] if i.root_cause_candidates else None
-        if top is not None:
-            lines.append(f"      why: {shorten('; '.join(top.evidence), 160)}")
+        if why:
+            lines.append(f"      {why}")
     return lines
 
 
@@ -78,6 +83,6 @@ def week_summary_lines(db: Database, partition: str, limit: int = 5) -> list[str
              + summary_line(int(alerts["count"].sum()) if len(alerts) else 0, len(incidents), len(alerts))]
     if not incidents:
         return lines
-    lines.append(f"Most urgent ({min(limit, len(incidents))} of {len(incidents)}; all of them with their evidence, "
-                 "the learned dependency graph and a timeline: asset alert_clusters, notebooks/incidents.ipynb):")
-    return lines + incident_lines(incidents, limit)
+    lines.append(f"Most urgent {min(limit, len(incidents))} of {len(incidents)} (all, with evidence and timelines: "
+                 "notebooks/incidents.ipynb):")
+    return lines + incident_lines(incidents, limit, detail=False)

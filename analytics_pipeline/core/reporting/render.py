@@ -48,13 +48,16 @@ def capacity_text(report: WeeklyReport) -> str:
     return frame_table(frame, rows=10)
 
 
-def summary_lines(report: WeeklyReport, top: int = 3) -> list[str]:
-    """The report in a few lines (``make demo``, the CLI): health, incidents with root cause,
-    capacity, drift, and the top recommendations with their evidence."""
+def summary_lines(report: WeeklyReport, top: int = 3, detail: bool = True) -> list[str]:
+    """The report in a few lines (the CLI): health, incidents with root cause, capacity, drift,
+    and the top recommendations with their evidence. Without ``detail`` (``make demo``, whose
+    step lines and incident list already say the rest): health, capacity and one line per
+    recommendation."""
     lines = [f"Health: {report.health_line}"]
-    lines.append(f"Incidents: {len(report.incidents)} from {report.alerts:,} alerts" +
-                 (":" if report.incidents else ""))
-    for i in report.incidents[:top]:
+    if detail:
+        lines.append(f"Incidents: {len(report.incidents)} from {report.alerts:,} alerts" +
+                     (":" if report.incidents else ""))
+    for i in report.incidents[:top] if detail else ():
         lines.append(f"  {i.priority} {i.first_alert_time:%a %H:%M} root cause {i.root_cause or '-'} "
                      f"(confidence {i.confidence:.2f}), services {', '.join(i.services[:4])}")
     if not report.forecasts_available:
@@ -65,12 +68,16 @@ def summary_lines(report: WeeklyReport, top: int = 3) -> list[str]:
         for row in report.capacity_warnings.head(top).itertuples():
             lines.append(f"Capacity: {row.service} {row.metric} {row.probability:.0%} likely to cross "
                          f"{row.threshold:,.4g} (first {pd.Timestamp(row.first_crossing):%a %d %b})")
-    lines.append(f"Drift: {report.drift_line}")
+    if detail:
+        lines.append(f"Drift: {report.drift_line}")
     lines.append(f"Recommendations: {len(report.recommendations)}" + (":" if report.recommendations else
                  f" (nothing this week passed confidence >= {report.config.min_confidence_threshold:g} and "
                  f"expected improvement >= {report.config.min_expected_improvement:g}%)"))
     for n, rec in enumerate(report.recommendations[:top], 1):
-        lines.append(f"  {n}. [{rec.priority}] {rec.title}")
+        lines.append(f"  {n}. [{rec.priority}] {rec.title}" + (
+            "" if detail else f" (expected {rec.expected_improvement:.0f}%, confidence {rec.confidence:.2f})"))
+        if not detail:
+            continue
         lines.append(f"     {rec.current_value} -> {rec.recommended_value}; expected {rec.expected_improvement:.0f}%, "
                      f"confidence {rec.confidence:.2f}")
         lines += [f"     evidence: {e}" for e in rec.evidence[:2]]

@@ -32,6 +32,7 @@ def report_documents(report: WeeklyReport, markdown: str, html_path: str | None,
                                              "reasons": list(drift.reasons), "model_version": drift.model_version,
                                              "drifted_features": drift.drifted["feature"].tolist()},
         "recommendations": len(report.recommendations), "summary": summary_lines(report),
+        "brief": summary_lines(report, detail=False),
         "markdown": markdown, "html_path": html_path, "mlflow_run_id": mlflow_run_id,
     }
     recs = [{"kind": "recommendation", "rank": n, **asdict(rec)} for n, rec in enumerate(report.recommendations, 1)]

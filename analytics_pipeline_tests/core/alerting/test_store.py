@@ -62,6 +62,7 @@ def test_the_demo_lines_show_the_weeks_incidents(mongo_db):
     lines = week_summary_lines(mongo_db, WEEK)
     text = "\n".join(lines)
     assert "200 anomalies ->" in text and "-> 1 incidents (compression 99.5%)" in text
-    assert "root cause db-postgres" in text and "services: db-postgres" in text
+    assert "root cause db-postgres" in text and "\n      db-postgres, " in text and "why: " in text
+    assert len(lines) == 2 + 2  # two lines an incident, so the demo fits on a screen
     empty = week_summary_lines(mongo_db, "2026-11-01")
     assert len(empty) == 1 and "0 anomalies" in empty[0]
