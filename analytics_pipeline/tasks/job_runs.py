@@ -67,7 +67,9 @@ class _StepLineHandler(logging.Handler):
         elif kind == DagsterEventType.STEP_SKIPPED:
             self.lines.note("-", step, "skipped (an upstream step failed)")
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION and not data.passed:
-            self.lines.note("!", step, f"check {data.check_name} failed")
+            # A WARN check that did not pass (a rejected challenger) is news, not a failure.
+            warning = getattr(getattr(data, "severity", None), "value", "ERROR") == "WARN"
+            self.lines.note("!", step, f"check {data.check_name} " + ("did not pass (warning)" if warning else "FAILED"))
 
 
 def _reason(data: Any) -> str:

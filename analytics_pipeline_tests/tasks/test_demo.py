@@ -56,6 +56,9 @@ def test_demo_twice_seeds_once_and_duplicates_nothing(demo_env, capsys):
     assert run_demo(logs_per_minute=0.5) == 0
     second = capsys.readouterr().out
     assert "not seeding" in second
+    # The same week again: the challenger is no better, which is news for the run, not a failure.
+    assert re.search(r"^  ! champion_model +check challenger_passed_gate did not pass \(warning\)$", second, re.M), second
+    assert "kept champion v1" in second and "FAILED" not in second
     assert demo_env["logs"].count_documents({}) == logs
     # The second run's anomalies replaced the first run's: exactly what it reports, nothing more.
     assert demo_env["anomalies"].count_documents({}) == _reported_anomalies(second)
