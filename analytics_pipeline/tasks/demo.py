@@ -51,7 +51,7 @@ def print_week(console: Console, db: Any, partition: str) -> None:
 
 
 def print_report(console: Console, db: Any, partition: str) -> None:
-    """The weekly report in brief: health, capacity, drift, top recommendations, HTML path."""
+    """The weekly report in brief: health, capacity, top recommendations, HTML path."""
     head, _ = read_report(db[REPORTS_COLLECTION], partition)
     if head is None:
         console.print(f"\nNo weekly report for {partition} (optimization_report did not run).")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, LoggerDefinition
+from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, ExecuteInProcessResult, LoggerDefinition
 
 from analytics_pipeline.definitions import defs
 from analytics_pipeline.tasks.console import StepLines, library_output_to
@@ -68,7 +68,7 @@ class _StepLineHandler(logging.Handler):
             self.lines.note("-", step, "skipped (an upstream step failed)")
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION and not data.passed:
             # A WARN check that did not pass (a rejected challenger) is news, not a failure.
-            warning = getattr(getattr(data, "severity", None), "value", "ERROR") == "WARN"
+            warning = data.severity == AssetCheckSeverity.WARN
             self.lines.note("!", step, f"check {data.check_name} " + ("did not pass (warning)" if warning else "FAILED"))
 
 

@@ -45,7 +45,7 @@ def anomaly_risk(anomalies: pd.DataFrame, services: list[str], start: pd.Timesta
     by_service = {s: set(stamps[anomalies["service"] == s]) for s in services} if len(anomalies) else {}
     hits = [_weekly_hits(by_service.get(s, set()), first, n_days, horizon_days) for s in services]
     rates = np.array([h.mean() for h in hits], dtype=float)
-    pooled = float(np.mean(np.concatenate(hits))) if hits else 0.0
+    pooled = float(rates.mean()) if len(rates) else 0.0  # every service has the same stretches
     # Overlapping stretches share days: the evidence is worth the window's independent weeks.
     weeks = max(n_days / horizon_days, 1.0)
     strength = prior_strength(rates, pooled, weeks) if prior_weeks is None else float(prior_weeks)

@@ -57,9 +57,8 @@ def summary_lines(report: WeeklyReport, top: int = 3, detail: bool = True) -> li
     if detail:
         lines.append(f"Incidents: {len(report.incidents)} from {report.alerts:,} alerts" +
                      (":" if report.incidents else ""))
-    for i in report.incidents[:top] if detail else ():
-        lines.append(f"  {i.priority} {i.first_alert_time:%a %H:%M} root cause {i.root_cause or '-'} "
-                     f"(confidence {i.confidence:.2f}), services {', '.join(i.services[:4])}")
+        lines += [f"  {i.priority} {i.first_alert_time:%a %H:%M} root cause {i.root_cause or '-'} "
+                  f"(confidence {i.confidence:.2f}), services {', '.join(i.services[:4])}" for i in report.incidents[:top]]
     if not report.forecasts_available:
         lines.append("Capacity: no forecasts this week")
     elif report.capacity_warnings.empty:
@@ -74,12 +73,12 @@ def summary_lines(report: WeeklyReport, top: int = 3, detail: bool = True) -> li
                  f" (nothing this week passed confidence >= {report.config.min_confidence_threshold:g} and "
                  f"expected improvement >= {report.config.min_expected_improvement:g}%)"))
     for n, rec in enumerate(report.recommendations[:top], 1):
-        lines.append(f"  {n}. [{rec.priority}] {rec.title}" + (
-            "" if detail else f" (expected {rec.expected_improvement:.0f}%, confidence {rec.confidence:.2f})"))
+        expected = f"expected {rec.expected_improvement:.0f}%, confidence {rec.confidence:.2f}"
         if not detail:
+            lines.append(f"  {n}. [{rec.priority}] {rec.title} ({expected})")
             continue
-        lines.append(f"     {rec.current_value} -> {rec.recommended_value}; expected {rec.expected_improvement:.0f}%, "
-                     f"confidence {rec.confidence:.2f}")
+        lines.append(f"  {n}. [{rec.priority}] {rec.title}")
+        lines.append(f"     {rec.current_value} -> {rec.recommended_value}; {expected}")
         lines += [f"     evidence: {e}" for e in rec.evidence[:2]]
     return lines
 
